@@ -1,0 +1,441 @@
+import hashlib
+import json
+import logging
+import time
+import traceback
+import uuid
+from datetime import timedelta
+
+import psycopg2
+from psycopg2 import errorcodes
+
+from odoo import api, fields, models
+from odoo.tools import mute_logger
+
+from ..exceptions import DependencyNotReady, PermanentError, RetryableError
+from ..headers import strip_credentials
+
+_logger = logging.getLogger(__name__)
+
+# PostgreSQL errors that mean "another transaction was in the way": always retryable.
+CONCURRENCY_ERRORS = {
+    errorcodes.SERIALIZATION_FAILURE,
+    errorcodes.DEADLOCK_DETECTED,
+    errorcodes.LOCK_NOT_AVAILABLE,
+}
+# A message waiting for a dependency retries this many times its attempt budget
+# before it is declared dead.
+DEPENDENCY_WAIT_FACTOR = 4
+
+
+class IntegrationInboxMessage(models.Model):
+    _name = "integration.inbox.message"
+    _description = "Integration Inbound Message"
+    _inherit = ["integration.message.mixin"]
+    _order = "id desc"
+
+    _transitions = {
+        "received": ("queued", "ignored"),
+        "queued": ("processing", "ignored", "queued"),
+        "processing": ("done", "failed", "dead", "ignored", "queued"),
+        "failed": ("queued", "processing", "dead", "ignored"),
+        "dead": ("queued", "ignored"),
+        "done": ("queued",),
+        "ignored": ("queued",),
+    }
+
+    state = fields.Selection(
+        [
+            ("received", "Received"),
+            ("queued", "Queued"),
+            ("processing", "Processing"),
+            ("done", "Done"),
+            ("failed", "Failed"),
+            ("dead", "Dead"),
+            ("ignored", "Ignored"),
+        ],
+        default="received",
+        required=True,
+        readonly=True,
+        index=True,
+        copy=False,
+    )
+    external_ref = fields.Char(index=True, help="Id of the external object.")
+    sequence_key = fields.Char(
+        index=True, help="Ordering scope: messages with one key apply in event order."
+    )
+    event_at = fields.Datetime(help="When the provider says the event happened.")
+    headers = fields.Json()
+    duplicate_count = fields.Integer(readonly=True, copy=False)
+    received_at = fields.Datetime(default=fields.Datetime.now, readonly=True)
+    processing_started_at = fields.Datetime(readonly=True, copy=False)
+    done_at = fields.Datetime(readonly=True, copy=False)
+    ignore_reason = fields.Char(readonly=True, copy=False)
+    dependency_wait_count = fields.Integer(readonly=True, copy=False)
+    attempt_ids = fields.One2many(
+        "integration.message.attempt", "inbox_message_id", readonly=True
+    )
+
+    _sql_constraints = [
+        (
+            "idempotency_key_backend_unique",
+            "unique(backend_id, idempotency_key)",
+            "An idempotency key is received once per backend.",
+        )
+    ]
+
+    def init(self):
+        self.env.cr.execute(
+            """CREATE INDEX IF NOT EXISTS integration_inbox_message_sequence_idx
+               ON integration_inbox_message (backend_id, sequence_key, event_at)
+               WHERE state = 'done' AND sequence_key IS NOT NULL"""
+        )
+
+    # -- receive -------------------------------------------------------------------
+    @api.model
+    def _receive(
+        self,
+        backend,
+        topic,
+        payload,
+        idempotency_key=None,
+        external_ref=None,
+        sequence_key=None,
+        event_at=None,
+        headers=None,
+        correlation_id=None,
+    ):
+        """See :meth:`integration.backend._inbox_receive`."""
+        key = idempotency_key or self._default_idempotency_key(topic, payload)
+        existing = self._count_duplicate(backend, key)
+        if existing:
+            return existing, False
+        values = {
+            "backend_id": backend.id,
+            "topic": topic,
+            "payload": payload,
+            "idempotency_key": key,
+            "external_ref": external_ref and str(external_ref),
+            "sequence_key": sequence_key,
+            "event_at": event_at,
+            "headers": strip_credentials(headers) if headers else None,
+            "correlation_id": correlation_id or str(uuid.uuid4()),
+            "priority": backend._get_topic_priority(topic),
+        }
+        try:
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+                message = self.sudo().create(values)
+        except psycopg2.errors.UniqueViolation:
+            # Another transaction stored the same key after ours started: it is
+            # invisible to our snapshot, so count it from a fresh transaction.
+            return self._count_duplicate_committed(backend, key), False
+        message._enqueue_processing()
+        return message.with_env(self.env), True
+
+    @api.model
+    def _default_idempotency_key(self, topic, payload):
+        """Key for providers that send none: a digest of topic and payload."""
+        canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(f"{topic}\n{canonical}".encode()).hexdigest()
+
+    @api.model
+    def _count_duplicate(self, backend, key):
+        """Count one more delivery of ``key``; return the message or an empty set."""
+        self.flush_model()
+        self.env.cr.execute(
+            """UPDATE integration_inbox_message
+               SET duplicate_count = duplicate_count + 1
+               WHERE backend_id = %s AND idempotency_key = %s
+               RETURNING id""",
+            (backend.id, key),
+        )
+        row = self.env.cr.fetchone()
+        if not row:
+            return self.browse()
+        message = self.browse(row[0])
+        message.invalidate_recordset(["duplicate_count"])
+        return message
+
+    @api.model
+    def _count_duplicate_committed(self, backend, key, tries=5):
+        for attempt in range(tries):
+            try:
+                with self.env.registry.cursor() as cr:
+                    cr.execute(
+                        """UPDATE integration_inbox_message
+                           SET duplicate_count = duplicate_count + 1
+                           WHERE backend_id = %s AND idempotency_key = %s
+                           RETURNING id""",
+                        (backend.id, key),
+                    )
+                    row = cr.fetchone()
+                return self.browse(row[0] if row else ())
+            except psycopg2.OperationalError as err:
+                if err.pgcode not in CONCURRENCY_ERRORS or attempt == tries - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        return self.browse()
+
+    # -- enqueue -------------------------------------------------------------------
+    def _enqueue_processing(self, eta=None):
+        """Queue one processing job per message (an existing waiting job is replaced)."""
+        self._cancel_pending_jobs()
+        for message in self:
+            if message.state != "queued":
+                message._set_state("queued", next_attempt_at=eta or False)
+            else:
+                message.next_attempt_at = eta or False
+            backend = message.backend_id
+            message.sudo().with_delay(
+                channel=backend._get_inbox_channel(),
+                priority=message.priority,
+                eta=eta,
+                identity_key=message._job_identity(),
+                description=f"Process {message.topic} ({backend.name})",
+            )._job_process()
+
+    # -- processing ----------------------------------------------------------------
+    def _job_process(self):
+        """queue_job entry point: one attempt at processing the message."""
+        self.ensure_one()
+        if not self._lock():
+            return "locked by another transaction"
+        if self.state not in ("queued", "failed"):
+            return f"nothing to do in state {self.state}"
+        return self._process()
+
+    def _lock(self):
+        """Lock the message row for this transaction; False if someone else has it."""
+        try:
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    "SELECT id FROM integration_inbox_message WHERE id = %s "
+                    "FOR UPDATE NOWAIT",
+                    (self.id,),
+                )
+        except psycopg2.errors.LockNotAvailable:
+            return False
+        self.invalidate_recordset()
+        return True
+
+    def _process(self):
+        backend = self.backend_id.with_context(
+            integration_message_id=self.id,
+            integration_correlation_id=self.correlation_id,
+        )
+        handler = backend._get_inbox_handler(self.topic)
+        if handler is None:
+            return self._ignore(self.env._("no handler for topic %s", self.topic))
+        if self._is_stale():
+            return self._ignore(self.env._("stale: a newer event was already applied"))
+        started_at = fields.Datetime.now()
+        start = time.monotonic()
+        self._set_state(
+            "processing",
+            processing_started_at=started_at,
+            attempt_count=self.attempt_count + 1,
+        )
+        try:
+            with self.env.cr.savepoint():
+                result = handler(self)
+        except DependencyNotReady as err:
+            outcome = self._wait_for_dependency(err)
+        except PermanentError as err:
+            outcome = self._fail(err, permanent=True)
+        except RetryableError as err:
+            outcome = self._fail(err, seconds=err.seconds)
+        except Exception as err:  # pylint: disable=broad-except
+            # Unknown errors and lock or serialization conflicts are retried by
+            # policy: they are often fixed by a later attempt or a corrected config.
+            outcome = self._fail(err)
+        else:
+            outcome = self._succeed(result)
+        self._record_attempt(started_at, start, outcome)
+        return outcome
+
+    def _is_stale(self):
+        """True when a newer event of the same sequence was already applied."""
+        if not (self.sequence_key and self.event_at):
+            return False
+        self.flush_model()
+        self.env.cr.execute(
+            """SELECT 1 FROM integration_inbox_message
+               WHERE backend_id = %s AND sequence_key = %s AND state = 'done'
+                 AND event_at > %s AND id != %s
+               LIMIT 1""",
+            (self.backend_id.id, self.sequence_key, self.event_at, self.id),
+        )
+        return bool(self.env.cr.fetchone())
+
+    def _ignore(self, reason):
+        self._set_state("ignored", ignore_reason=reason, next_attempt_at=False)
+        _logger.info("inbox message %s ignored: %s", self.id, reason)
+        return "ignored"
+
+    def _succeed(self, result):
+        values = {"done_at": fields.Datetime.now(), "next_attempt_at": False}
+        if isinstance(result, models.BaseModel) and len(result) == 1:
+            values.update(res_model=result._name, res_id=result.id)
+        self._set_state("done", **values)
+        return "done"
+
+    def _fail(self, error, permanent=False, seconds=None):
+        policy = self.backend_id.retry_policy_id
+        values = {
+            "last_error": self._truncate_error(self._describe_error(error)),
+            "last_traceback": traceback.format_exc(),
+        }
+        if permanent or self.attempt_count >= policy.max_attempts:
+            self._set_state("dead", next_attempt_at=False, **values)
+            _logger.warning("inbox message %s dead: %s", self.id, values["last_error"])
+            return "dead"
+        delay = seconds if seconds is not None else policy._get_delay(self.attempt_count)
+        eta = fields.Datetime.now() + timedelta(seconds=delay)
+        self._set_state("failed", next_attempt_at=eta, **values)
+        self._schedule_retry(eta)
+        return "failed"
+
+    def _wait_for_dependency(self, error):
+        policy = self.backend_id.retry_policy_id
+        waits = self.dependency_wait_count + 1
+        values = {
+            # a wait is not an attempt: give it back
+            "attempt_count": self.attempt_count - 1,
+            "dependency_wait_count": waits,
+            "last_error": self._truncate_error(
+                self.env._("waiting for dependency: %s", error)
+            ),
+        }
+        if waits > policy.max_attempts * DEPENDENCY_WAIT_FACTOR:
+            self._set_state("dead", next_attempt_at=False, **values)
+            return "dead"
+        # grows like the policy, but one step every DEPENDENCY_WAIT_FACTOR waits
+        delay = (
+            error.seconds
+            if error.seconds is not None
+            else policy._get_delay(1 + (waits - 1) // DEPENDENCY_WAIT_FACTOR)
+        )
+        eta = fields.Datetime.now() + timedelta(seconds=delay)
+        self._set_state("failed", next_attempt_at=eta, **values)
+        self._schedule_retry(eta)
+        return "waiting"
+
+    def _schedule_retry(self, eta):
+        backend = self.backend_id
+        self.sudo().with_delay(
+            channel=backend._get_inbox_channel(),
+            priority=self.priority,
+            eta=eta,
+            identity_key=self._job_identity(),
+            description=f"Retry {self.topic} ({backend.name})",
+        )._job_process()
+
+    @api.model
+    def _describe_error(self, error):
+        if isinstance(error, psycopg2.Error):
+            return f"{type(error).__name__}: {error.pgerror or error}".strip()
+        return f"{type(error).__name__}: {error}"
+
+    def _record_attempt(self, started_at, start, outcome):
+        error = self.last_error if outcome in ("failed", "dead", "waiting") else False
+        self.env["integration.message.attempt"].sudo().create(
+            {
+                "inbox_message_id": self.id,
+                "started_at": started_at,
+                "duration_ms": int((time.monotonic() - start) * 1000),
+                "outcome": outcome,
+                "error": error,
+                "traceback": self.last_traceback if error else False,
+            }
+        )
+
+    # -- user actions --------------------------------------------------------------
+    def action_retry_now(self):
+        """Process failed or dead messages again at once, with a fresh budget."""
+        messages = self.filtered(lambda m: m.state in ("failed", "dead"))
+        messages.write({"attempt_count": 0, "dependency_wait_count": 0})
+        messages._enqueue_processing()
+        return True
+
+    def action_replay(self):
+        """Process done, dead or ignored messages again on the same record."""
+        messages = self.filtered(lambda m: m.state in ("done", "dead", "ignored"))
+        messages.write(
+            {"attempt_count": 0, "dependency_wait_count": 0, "ignore_reason": False}
+        )
+        messages._enqueue_processing()
+        return True
+
+    def action_mark_ignored(self, reason=None):
+        """Set the messages aside for good, with the user's reason."""
+        reason = reason or self.env._("marked by %s", self.env.user.name)
+        messages = self.filtered(lambda m: m.state != "ignored")
+        messages._cancel_pending_jobs()
+        messages._set_state("ignored", ignore_reason=reason, next_attempt_at=False)
+        return True
+
+    # -- crons ---------------------------------------------------------------------
+    @api.model
+    def _cron_recover_stuck(self, stuck_minutes=None):
+        """Requeue messages whose job died: left in ``processing``, or queued and
+        overdue with no live job."""
+        minutes = stuck_minutes or int(
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("integration_core.stuck_minutes", 15)
+        )
+        limit = fields.Datetime.now() - timedelta(minutes=minutes)
+        stuck = self.search(
+            [
+                "|",
+                "&",
+                ("state", "=", "processing"),
+                ("processing_started_at", "<", limit),
+                "&",
+                ("state", "in", ("queued", "failed")),
+                "|",
+                ("next_attempt_at", "<", limit),
+                "&",
+                ("next_attempt_at", "=", False),
+                ("write_date", "<", limit),
+            ]
+        )
+        live = set(
+            self.env["queue.job"]
+            .sudo()
+            .search(
+                [
+                    ("identity_key", "in", [m._job_identity() for m in stuck]),
+                    ("state", "in", ("wait_dependencies", "pending", "enqueued", "started")),
+                ]
+            )
+            .mapped("identity_key")
+        )
+        orphans = stuck.filtered(
+            lambda m: m.state == "processing" or m._job_identity() not in live
+        )
+        for message in orphans:
+            _logger.warning("requeuing stuck inbox message %s (%s)", message.id, message.state)
+        orphans._enqueue_processing()
+        return orphans
+
+    @api.model
+    def _cron_purge(self, batch_size=1000):
+        """Delete done and ignored messages older than their backend's retention."""
+        purged = 0
+        for backend in self.env["integration.backend"].with_context(active_test=False).search([]):
+            limit = fields.Datetime.now() - timedelta(days=backend.retention_days)
+            while True:
+                batch = self.search(
+                    [
+                        ("backend_id", "=", backend.id),
+                        ("state", "in", ("done", "ignored")),
+                        ("write_date", "<", limit),
+                    ],
+                    limit=batch_size,
+                )
+                if not batch:
+                    break
+                purged += len(batch)
+                batch.unlink()
+        return purged

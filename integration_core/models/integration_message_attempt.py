@@ -1,0 +1,32 @@
+from odoo import fields, models
+
+
+class IntegrationMessageAttempt(models.Model):
+    """One processing (inbox) or sending (outbox) attempt of a message."""
+
+    _name = "integration.message.attempt"
+    _description = "Integration Message Attempt"
+    _order = "started_at desc, id desc"
+
+    inbox_message_id = fields.Many2one(
+        "integration.inbox.message", index=True, ondelete="cascade"
+    )
+    outbox_message_id = fields.Many2one(
+        "integration.outbox.message", index=True, ondelete="cascade"
+    )
+    started_at = fields.Datetime(required=True, default=fields.Datetime.now)
+    duration_ms = fields.Integer(string="Duration (ms)")
+    outcome = fields.Selection(
+        [
+            ("done", "Done"),
+            ("sent", "Sent"),
+            ("failed", "Failed"),
+            ("waiting", "Waiting for dependency"),
+            ("dead", "Dead"),
+            ("ignored", "Ignored"),
+        ],
+        required=True,
+    )
+    error = fields.Text()
+    traceback = fields.Text(groups="integration_core.group_integration_manager")
+    response_status = fields.Integer()

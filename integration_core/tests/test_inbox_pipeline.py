@@ -1,0 +1,441 @@
+from odoo import fields
+from odoo.tests import tagged
+
+from odoo.addons.integration_core.exceptions import (
+    DependencyNotReady,
+    IllegalTransition,
+    PermanentError,
+    RetryableError,
+)
+from odoo.addons.queue_job.tests.common import trap_jobs
+
+from .common import IntegrationCase
+
+INBOX_STATES = ("received", "queued", "processing", "done", "failed", "dead", "ignored")
+OUTBOX_STATES = ("pending", "sending", "sent", "failed", "dead", "superseded", "cancelled")
+
+
+@tagged("post_install", "-at_install")
+class TestStateMachine(IntegrationCase):
+    def _check_transitions(self, model, states, make):
+        transitions = type(model)._transitions
+        for source in states:
+            for target in states:
+                message = make()
+                message.write({"state": source})
+                with self.subTest(source=source, target=target):
+                    if target in transitions.get(source, ()):
+                        message._set_state(target)
+                        self.assertEqual(message.state, target)
+                    else:
+                        with self.assertRaises(IllegalTransition):
+                            message._set_state(target)
+                        self.assertEqual(message.state, source)
+
+    def test_inbox_transitions(self):
+        model = self.env["integration.inbox.message"]
+        counter = iter(range(10**6))
+
+        def make():
+            return model.create(
+                {
+                    "backend_id": self.backend.id,
+                    "topic": "t",
+                    "idempotency_key": f"k{next(counter)}",
+                }
+            )
+
+        self._check_transitions(model, INBOX_STATES, make)
+
+    def test_outbox_transitions(self):
+        model = self.env["integration.outbox.message"]
+        counter = iter(range(10**6))
+
+        def make():
+            return model.create(
+                {
+                    "backend_id": self.backend.id,
+                    "topic": "t",
+                    "idempotency_key": f"k{next(counter)}",
+                }
+            )
+
+        self._check_transitions(model, OUTBOX_STATES, make)
+
+    def test_illegal_transition_message_is_clear(self):
+        message = self.receive()
+        with self.assertRaisesRegex(IllegalTransition, "cannot go from queued to done"):
+            message._set_state("done")
+
+
+@tagged("post_install", "-at_install")
+class TestReceive(IntegrationCase):
+    def test_receive_creates_queued_message_and_one_job(self):
+        with trap_jobs() as trap:
+            message, created = self.backend._inbox_receive(
+                "test/create",
+                {"id": 7},
+                "evt-1",
+                external_ref=7,
+                sequence_key="order:7",
+                headers={"Content-Type": "application/json", "Authorization": "x"},
+            )
+            self.assertTrue(created)
+            self.assertEqual(message.state, "queued")
+            self.assertEqual(message.external_ref, "7")
+            self.assertTrue(message.correlation_id)
+            self.assertEqual(message.headers, {"Content-Type": "application/json"})
+            trap.assert_jobs_count(1, only=message._job_process)
+            job = trap.enqueued_jobs[0]
+            self.assertEqual(job.channel, "root.integration.generic.inbound")
+            self.assertEqual(job.identity_key, f"integration.inbox.message:{message.id}")
+
+    def test_one_job_per_received_message(self):
+        with trap_jobs() as trap:
+            messages = [self.receive(key=f"evt-{n}") for n in range(5)]
+            self.receive(key="evt-0")  # duplicate: no new job
+            trap.assert_jobs_count(5)
+            self.assertEqual(
+                sorted(job.recordset.id for job in trap.enqueued_jobs),
+                sorted(m.id for m in messages),
+            )
+            self.assertEqual(
+                {job.channel for job in trap.enqueued_jobs},
+                {"root.integration.generic.inbound"},
+            )
+
+    def test_custom_channel(self):
+        self.backend.inbound_channel = "root.integration.custom"
+        with trap_jobs() as trap:
+            self.receive()
+            self.assertEqual(trap.enqueued_jobs[0].channel, "root.integration.custom")
+
+    def test_duplicate_receive(self):
+        first, created = self.backend._inbox_receive("t", {"a": 1}, "same")
+        second, created_again = self.backend._inbox_receive("t", {"a": 1}, "same")
+        self.assertTrue(created)
+        self.assertFalse(created_again)
+        self.assertEqual(first, second)
+        self.assertEqual(first.duplicate_count, 1)
+        self.assertEqual(
+            self.env["integration.inbox.message"].search_count(
+                [("backend_id", "=", self.backend.id), ("idempotency_key", "=", "same")]
+            ),
+            1,
+        )
+
+    def test_same_key_on_two_backends(self):
+        other = self.backend.copy({"name": "Other"})
+        first, _created = self.backend._inbox_receive("t", {}, "k")
+        second, created = other._inbox_receive("t", {}, "k")
+        self.assertTrue(created)
+        self.assertNotEqual(first, second)
+
+    def test_missing_key_derived_from_payload(self):
+        first, _c = self.backend._inbox_receive("t", {"a": 1, "b": 2}, None)
+        second, created = self.backend._inbox_receive("t", {"b": 2, "a": 1}, None)
+        self.assertFalse(created)
+        self.assertEqual(first, second)
+
+
+@tagged("post_install", "-at_install")
+class TestProcessing(IntegrationCase):
+    def test_success_links_record(self):
+        self.handlers["test/create"] = self.partner_handler
+        message = self.receive(payload={"name": "Ada"}, external_ref="p1")
+        self.assertEqual(message._job_process(), "done")
+        self.assertEqual(message.state, "done")
+        self.assertTrue(message.done_at)
+        self.assertEqual(message.attempt_count, 1)
+        partner = message._get_record()
+        self.assertEqual(partner.ref, "p1")
+        self.assertEqual(message.attempt_ids.outcome, "done")
+        self.assertGreaterEqual(message.attempt_ids.duration_ms, 0)
+
+    def test_unknown_topic_ignored(self):
+        message = self.receive(topic="nobody/handles")
+        self.assertEqual(message._job_process(), "ignored")
+        self.assertEqual(message.state, "ignored")
+        self.assertIn("no handler", message.ignore_reason)
+
+    def test_retryable_error_rolls_back_and_schedules(self):
+        def failing(message):
+            self.env["res.partner"].create({"name": "rolled back", "ref": "rb"})
+            raise RetryableError("provider busy")
+
+        self.handlers["test/create"] = failing
+        message = self.receive()
+        before = fields.Datetime.now()
+        with trap_jobs() as trap:
+            self.assertEqual(message._job_process(), "failed")
+            trap.assert_jobs_count(1, only=message._job_process)
+            self.assertEqual(trap.enqueued_jobs[0].eta, message.next_attempt_at)
+        self.assertEqual(message.state, "failed")
+        self.assertIn("provider busy", message.last_error)
+        self.assertFalse(self.env["res.partner"].search([("ref", "=", "rb")]))
+        delay = (message.next_attempt_at - before).total_seconds()
+        # first retry: 30 s +/- 10%, at second precision
+        self.assertGreaterEqual(delay, 27 - 1)
+        self.assertLessEqual(delay, 33 + 1)
+        self.assertEqual(message.attempt_ids.outcome, "failed")
+        self.assertIn("provider busy", message.attempt_ids.error)
+
+    def test_retryable_error_seconds_override(self):
+        def failing(message):
+            raise RetryableError("later", seconds=500)
+
+        self.handlers["test/create"] = failing
+        message = self.receive()
+        before = fields.Datetime.now()
+        message._job_process()
+        delay = (message.next_attempt_at - before).total_seconds()
+        self.assertAlmostEqual(delay, 500, delta=2)
+
+    def test_dead_after_max_attempts(self):
+        def failing(message):
+            raise ValueError("boom")
+
+        self.handlers["test/create"] = failing
+        message = self.receive()
+        outcomes = [message._job_process() for _ in range(3)]
+        self.assertEqual(outcomes, ["failed", "failed", "dead"])
+        self.assertEqual(message.state, "dead")
+        self.assertEqual(message.attempt_count, 3)
+        self.assertEqual(len(message.attempt_ids), 3)
+        self.assertIn("ValueError: boom", message.last_error)
+        self.assertIn("Traceback", message.last_traceback)
+        # a dead message is not processed by a stray job
+        self.assertIn("nothing to do", message._job_process())
+
+    def test_permanent_error_dead_at_once(self):
+        def failing(message):
+            self.env["res.partner"].create({"name": "rolled back", "ref": "perm"})
+            raise PermanentError("unknown SKU")
+
+        self.handlers["test/create"] = failing
+        message = self.receive()
+        self.assertEqual(message._job_process(), "dead")
+        self.assertEqual(message.attempt_count, 1)
+        self.assertIn("unknown SKU", message.last_error)
+        self.assertFalse(self.env["res.partner"].search([("ref", "=", "perm")]))
+
+    def test_database_error_in_handler_is_retryable(self):
+        def failing(message):
+            self.env.cr.execute("SELECT 1/0")
+
+        self.handlers["test/create"] = failing
+        message = self.receive()
+        self.assertEqual(message._job_process(), "failed")
+        self.assertIn("DivisionByZero", message.last_error)
+
+    def test_stale_message_ignored(self):
+        self.handlers["order/updated"] = self.partner_handler
+        newer = self.receive(
+            "order/updated",
+            {"name": "new"},
+            key="u2",
+            external_ref="o1",
+            sequence_key="order:1",
+            event_at=self.ago(minutes=1),
+        )
+        older = self.receive(
+            "order/updated",
+            {"name": "old"},
+            key="u1",
+            external_ref="o1",
+            sequence_key="order:1",
+            event_at=self.ago(minutes=5),
+        )
+        self.assertEqual(newer._job_process(), "done")
+        self.assertEqual(older._job_process(), "ignored")
+        self.assertIn("stale", older.ignore_reason)
+        self.assertEqual(self.env["res.partner"].search([("ref", "=", "o1")]).name, "new")
+
+    def test_dependency_not_ready_waits_then_processes(self):
+        def refund(message):
+            order = self.env["res.partner"].search([("ref", "=", message.payload["order"])])
+            if not order:
+                raise DependencyNotReady("order not received yet")
+            return order.copy({"ref": message.external_ref})
+
+        self.handlers["refund/create"] = refund
+        self.handlers["order/create"] = self.partner_handler
+        refund_msg = self.receive(
+            "refund/create", {"order": "o9"}, key="r1", external_ref="r1"
+        )
+        for _ in range(5):  # more waits than the attempt budget (3)
+            self.assertEqual(refund_msg._job_process(), "waiting")
+        self.assertEqual(refund_msg.state, "failed")
+        self.assertEqual(refund_msg.attempt_count, 0, "waiting spends no attempts")
+        self.assertEqual(refund_msg.dependency_wait_count, 5)
+        self.assertIn("waiting for dependency", refund_msg.last_error)
+        order_msg = self.receive("order/create", {"name": "O9"}, key="o9", external_ref="o9")
+        self.assertEqual(order_msg._job_process(), "done")
+        self.assertEqual(refund_msg._job_process(), "done")
+        self.assertEqual(refund_msg._get_record().ref, "r1")
+
+    def test_dependency_wait_has_an_end(self):
+        def refund(message):
+            raise DependencyNotReady("never")
+
+        self.handlers["refund/create"] = refund
+        message = self.receive("refund/create")
+        outcomes = [message._job_process() for _ in range(3 * 4 + 1)]
+        self.assertEqual(outcomes[-1], "dead")
+        self.assertEqual(message.state, "dead")
+
+    def test_dependency_wait_delay_grows_slowly(self):
+        def refund(message):
+            raise DependencyNotReady("not yet")
+
+        self.handlers["refund/create"] = refund
+        message = self.receive("refund/create")
+        before = fields.Datetime.now()
+        message._job_process()
+        first = (message.next_attempt_at - before).total_seconds()
+        self.assertLess(first, 34)
+
+
+@tagged("post_install", "-at_install")
+class TestUserActions(IntegrationCase):
+    def test_replay_done_message_does_not_duplicate(self):
+        self.handlers["test/create"] = self.partner_handler
+        message = self.receive(payload={"name": "Ada"}, external_ref="p7")
+        message._job_process()
+        with trap_jobs() as trap:
+            message.action_replay()
+            trap.assert_jobs_count(1, only=message._job_process)
+        self.assertEqual(message.state, "queued")
+        self.assertEqual(message._job_process(), "done")
+        self.assertEqual(self.env["res.partner"].search_count([("ref", "=", "p7")]), 1)
+        self.assertEqual(len(message.attempt_ids), 2)
+
+    def test_retry_now_failed_and_dead(self):
+        calls = []
+
+        def flaky(message):
+            calls.append(message.id)
+            if len(calls) < 4:
+                raise RetryableError("again")
+            return self.partner_handler(message)
+
+        self.handlers["test/create"] = flaky
+        message = self.receive(external_ref="p8")
+        for _ in range(3):
+            message._job_process()
+        self.assertEqual(message.state, "dead")
+        with trap_jobs() as trap:
+            message.action_retry_now()
+            trap.assert_jobs_count(1)
+            self.assertFalse(trap.enqueued_jobs[0].eta)
+        self.assertEqual((message.state, message.attempt_count), ("queued", 0))
+        self.assertEqual(message._job_process(), "done")
+
+    def test_retry_now_replaces_waiting_job(self):
+        def failing(message):
+            raise RetryableError("later", seconds=3600)
+
+        self.handlers["test/create"] = failing
+        message = self.receive()
+        message._job_process()  # real job stored with eta in one hour
+        identity = message._job_identity()
+        jobs = self.env["queue.job"].search([("identity_key", "=", identity)])
+        self.assertEqual(set(jobs.mapped("state")), {"pending"})
+        message.action_retry_now()
+        jobs = self.env["queue.job"].search(
+            [("identity_key", "=", identity), ("state", "=", "pending")]
+        )
+        self.assertEqual(len(jobs), 1)
+        self.assertFalse(jobs.eta)
+
+    def test_mark_ignored_with_reason_from_wizard(self):
+        messages = self.receive(key="a") | self.receive(key="b")
+        wizard = (
+            self.env["integration.message.ignore.wizard"]
+            .with_context(active_model=messages._name, active_ids=messages.ids)
+            .create({"reason": "test data"})
+        )
+        wizard.action_confirm()
+        self.assertEqual(set(messages.mapped("state")), {"ignored"})
+        self.assertEqual(set(messages.mapped("ignore_reason")), {"test data"})
+        jobs = self.env["queue.job"].search(
+            [
+                ("identity_key", "in", [m._job_identity() for m in messages]),
+                ("state", "=", "pending"),
+            ]
+        )
+        self.assertFalse(jobs, "ignored messages keep no waiting job")
+
+    def test_bulk_actions_skip_ineligible(self):
+        self.handlers["test/create"] = self.partner_handler
+        done = self.receive(key="d", external_ref="d")
+        done._job_process()
+        queued = self.receive(key="q")
+        (done | queued).action_retry_now()
+        self.assertEqual(done.state, "done", "retry applies to failed and dead only")
+        (done | queued).action_replay()
+        self.assertEqual(done.state, "queued")
+        self.assertEqual(queued.state, "queued")
+
+
+@tagged("post_install", "-at_install")
+class TestCrons(IntegrationCase):
+    def test_stuck_processing_requeued(self):
+        stuck = self.receive(key="stuck")
+        stuck.write({"state": "processing", "processing_started_at": self.ago(hours=1)})
+        fresh = self.receive(key="fresh")
+        fresh.write({"state": "processing", "processing_started_at": self.ago(minutes=1)})
+        with trap_jobs() as trap:
+            recovered = self.env["integration.inbox.message"]._cron_recover_stuck()
+            trap.assert_jobs_count(1, only=stuck._job_process)
+        self.assertEqual(recovered, stuck)
+        self.assertEqual(stuck.state, "queued")
+        self.assertEqual(fresh.state, "processing")
+
+    def test_queued_without_live_job_requeued(self):
+        orphan = self.receive(key="orphan")
+        self.env["queue.job"].search(
+            [("identity_key", "=", orphan._job_identity())]
+        ).button_cancelled()
+        healthy = self.receive(key="healthy")
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE integration_inbox_message SET write_date = %s WHERE id IN %s",
+            (self.ago(hours=2), (orphan.id, healthy.id)),
+        )
+        self.env.invalidate_all()
+        with trap_jobs() as trap:
+            recovered = self.env["integration.inbox.message"]._cron_recover_stuck()
+            trap.assert_jobs_count(1)
+        self.assertEqual(recovered, orphan)
+
+    def test_retention_purges_old_done_and_ignored_only(self):
+        self.backend.retention_days = 10
+        self.handlers["test/create"] = self.partner_handler
+        old_done = self.receive(key="old-done", external_ref="x")
+        old_done._job_process()
+        old_ignored = self.receive(topic="nobody", key="old-ignored")
+        old_ignored._job_process()
+        old_dead = self.receive(key="old-dead")
+        old_dead.write({"state": "dead"})
+        old_failed = self.receive(key="old-failed")
+        old_failed.write({"state": "failed"})
+        recent_done = self.receive(key="recent-done", external_ref="y")
+        recent_done._job_process()
+        old = old_done | old_ignored | old_dead | old_failed
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE integration_inbox_message SET write_date = %s WHERE id IN %s",
+            (self.ago(days=11), tuple(old.ids)),
+        )
+        self.env.invalidate_all()
+        purged = self.env["integration.inbox.message"]._cron_purge(batch_size=1)
+        self.assertEqual(purged, 2)
+        self.assertEqual(
+            (old | recent_done).exists(), old_dead | old_failed | recent_done
+        )
+
+    def test_crons_registered(self):
+        for xmlid in ("cron_recover_stuck_messages", "cron_purge_messages"):
+            cron = self.env.ref(f"integration_core.{xmlid}")
+            self.assertTrue(cron.active)
