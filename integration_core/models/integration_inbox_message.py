@@ -66,7 +66,7 @@ class IntegrationInboxMessage(models.Model):
     )
     event_at = fields.Datetime(help="When the provider says the event happened.")
     headers = fields.Json()
-    duplicate_count = fields.Integer(readonly=True, copy=False)
+    duplicate_count = fields.Integer(default=0, readonly=True, copy=False)
     received_at = fields.Datetime(default=fields.Datetime.now, readonly=True)
     processing_started_at = fields.Datetime(readonly=True, copy=False)
     done_at = fields.Datetime(readonly=True, copy=False)
