@@ -19,6 +19,8 @@ class TestSuiteInstalled(TransactionCase):
         )
 
     def test_suite_is_an_application(self):
-        suite = self.env["ir.module.module"].search([("name", "=", "integration_suite")])
+        suite = self.env["ir.module.module"].search(
+            [("name", "=", "integration_suite")]
+        )
         self.assertTrue(suite.application)
         self.assertEqual(suite.shortdesc, "Integration Suite")
