@@ -1,5 +1,5 @@
 from odoo import fields
-from odoo.tests import tagged
+from odoo.tests import TransactionCase, tagged
 
 from odoo.addons.integration_core.exceptions import (
     DependencyNotReady,
@@ -439,3 +439,12 @@ class TestCrons(IntegrationCase):
         for xmlid in ("cron_recover_stuck_messages", "cron_purge_messages"):
             cron = self.env.ref(f"integration_core.{xmlid}")
             self.assertTrue(cron.active)
+
+
+@tagged("post_install", "-at_install")
+class TestPingTopic(TransactionCase):
+    def test_every_backend_processes_ping_as_noop(self):
+        backend = self.env["integration.backend"].create({"name": "Ping"})
+        message, _created = backend._inbox_receive("integration.ping", {}, "ping-1")
+        self.assertEqual(message._job_process(), "done")
+        self.assertFalse(message.res_model)

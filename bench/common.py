@@ -1,0 +1,101 @@
+"""Helpers shared by the benchmarks: a throwaway database and a real Odoo server.
+
+Benchmarks run from the repository root with the project's virtualenv, e.g.
+``.venv/bin/python bench/pipeline.py``. Everything stays on 127.0.0.1.
+"""
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VENV = os.environ.get("INTEGRATION_VENV", os.path.join(ROOT, ".venv"))
+CONF = os.environ.get("INTEGRATION_ODOO_CONF", os.path.join(ROOT, "odoo.conf"))
+ODOO_BIN = os.path.join(VENV, "bin", "odoo")
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run(cmd, **kwargs):
+    print("$", " ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True, **kwargs)
+
+
+def ensure_bootstrapped():
+    if not os.path.exists(CONF):
+        run([os.path.join(ROOT, "setup", "bootstrap")])
+
+
+def create_database(db, modules):
+    """(Re)create ``db`` with ``modules`` installed, without demo data."""
+    run([sys.executable, os.path.join(ROOT, "setup", "dbtool.py"), "drop", db])
+    run(
+        [ODOO_BIN, "-c", CONF, "-d", db, "-i", modules, "--without-demo=all",
+         "--stop-after-init", "--no-http", "--log-level=warn"],
+    )
+
+
+def drop_database(db):
+    run([sys.executable, os.path.join(ROOT, "setup", "dbtool.py"), "drop", db])
+
+
+@contextlib.contextmanager
+def odoo_server(db, workers=2, channels="root:2", extra_env=None):
+    """Serve ``db`` with ``workers`` HTTP workers and the queue_job runner."""
+    port = free_port()
+    env = dict(os.environ, ODOO_QUEUE_JOB_CHANNELS=channels, **(extra_env or {}))
+    cmd = [
+        ODOO_BIN, "-c", CONF, "-d", db, f"--db-filter=^{db}$",
+        f"--workers={workers}", "--max-cron-threads=0",
+        f"--http-port={port}", f"--gevent-port={free_port()}",
+        "--log-level=warn", "--limit-time-real=600", "--limit-time-cpu=600",
+    ]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}/web/health"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the Odoo server did not start") from None
+                time.sleep(0.5)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def odoo_registry(db):
+    """The Odoo registry of ``db`` in this process (the client side of a bench)."""
+    import odoo
+    from odoo.modules.registry import Registry
+
+    odoo.tools.config.parse_config(["-c", CONF, "-d", db])
+    return Registry(db)
+
+
+def wait_until(count_done, expected, timeout=600, interval=0.2):
+    """Poll ``count_done()`` until it reaches ``expected``; return the elapsed seconds."""
+    start = time.monotonic()
+    while True:
+        done = count_done()
+        if done >= expected:
+            return time.monotonic() - start
+        if time.monotonic() - start > timeout:
+            raise RuntimeError(f"only {done}/{expected} done after {timeout} s")
+        time.sleep(interval)
