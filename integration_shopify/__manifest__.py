@@ -8,6 +8,11 @@
     "author": "Integration Suite contributors",
     "license": "LGPL-3",
     "depends": ["integration_core", "sale_stock"],
-    "data": [],
+    "data": [
+        "security/ir.model.access.csv",
+        "data/ir_cron_data.xml",
+        "views/integration_backend_views.xml",
+    ],
+    "external_dependencies": {"python": ["requests"]},
     "installable": True,
 }

@@ -1,0 +1,487 @@
+import logging
+
+from odoo import api, fields, models
+
+from odoo.addons.integration_core.exceptions import PermanentError, SignatureError
+from odoo.addons.integration_core.models.integration_secret_mixin import (
+    SecretField,
+    SecretSetField,
+)
+from odoo.addons.integration_core.signatures import (
+    constant_time_equals,
+    hmac_sha256_base64,
+)
+
+from .. import mapping
+
+_logger = logging.getLogger(__name__)
+
+ORDER_TOPICS = ("orders/create", "orders/updated", "orders/paid", "orders/cancelled")
+TOPIC_PRIORITIES = {
+    "orders/create": 5,
+    "orders/updated": 5,
+    "orders/paid": 5,
+    "orders/cancelled": 5,
+    "refunds/create": 6,
+    "app/uninstalled": 1,
+    "fulfillment/create": 5,
+    "inventory/set": 20,
+}
+
+
+class IntegrationBackend(models.Model):
+    _inherit = "integration.backend"
+
+    backend_type = fields.Selection(
+        selection_add=[("shopify", "Shopify")], ondelete={"shopify": "cascade"}
+    )
+    # -- connection ------------------------------------------------------------------
+    shopify_shop_domain = fields.Char(
+        string="Shop Domain", help="e.g. my-shop.myshopify.com"
+    )
+    shopify_api_version = fields.Char(string="Admin API Version", default="2024-10")
+    shopify_access_token = SecretField(
+        string="Admin API Access Token",
+        groups="integration_core.group_integration_manager",
+        help="Write-only: stored encrypted, never shown again.",
+    )
+    shopify_access_token_set = SecretSetField(string="Access Token Set")
+    shopify_bucket_size = fields.Integer(
+        string="REST Bucket Size",
+        default=40,
+        help="Shopify's leaky bucket: 40 calls on standard plans, 400 on Plus.",
+    )
+    shopify_leak_rate = fields.Float(
+        string="REST Leak Rate (calls/s)", default=2.0, help="2/s standard, 20/s Plus."
+    )
+    # -- orders ----------------------------------------------------------------------
+    shopify_warehouse_id = fields.Many2one("stock.warehouse", string="Warehouse")
+    shopify_team_id = fields.Many2one("crm.team", string="Sales Team")
+    shopify_pricelist_id = fields.Many2one(
+        "product.pricelist",
+        string="Pricelist",
+        help="Used for orders in its currency; orders in another currency use "
+        "(or create) a pricelist of their currency.",
+    )
+    shopify_currency_id = fields.Many2one(
+        related="shopify_pricelist_id.currency_id", string="Currency"
+    )
+    shopify_location_ids = fields.One2many(
+        "integration.shopify.location", "backend_id", string="Locations"
+    )
+    shopify_confirm_policy = fields.Selection(
+        [
+            ("confirm", "Confirm at once"),
+            ("paid", "Confirm when paid"),
+            ("quotation", "Leave as quotation"),
+        ],
+        string="Order Confirmation",
+        default="confirm",
+        required=True,
+    )
+    shopify_missing_sku_policy = fields.Selection(
+        [("fail", "Fail the message"), ("create", "Create the product")],
+        string="Unknown SKU",
+        default="fail",
+        required=True,
+    )
+    shopify_guest_partner_id = fields.Many2one(
+        "res.partner",
+        string="Guest Checkout Customer",
+        help="Customer of orders placed without a Shopify account; their "
+        "addresses become its contacts. Empty: match or create by email.",
+    )
+    shopify_shipping_product_id = fields.Many2one(
+        "product.product", string="Shipping Product", domain="[('type', '=', 'service')]"
+    )
+    shopify_discount_policy = fields.Selection(
+        [("line", "Discount on the line"), ("product", "Separate discount line")],
+        string="Discounts",
+        default="line",
+        required=True,
+        help="Separate lines keep the totals exact to the cent; line discounts "
+        "are percentages rounded to the Discount precision.",
+    )
+    shopify_discount_product_id = fields.Many2one(
+        "product.product", string="Discount Product", domain="[('type', '=', 'service')]"
+    )
+    shopify_tax_map_ids = fields.One2many(
+        "integration.shopify.tax.map", "backend_id", string="Tax Mapping"
+    )
+    shopify_tax_fallback = fields.Selection(
+        [
+            ("fail", "Fail the message"),
+            ("rate", "Use a sale tax of the same rate"),
+            ("none", "No tax"),
+        ],
+        string="Unmapped Taxes",
+        default="rate",
+        required=True,
+    )
+    shopify_payment_map_ids = fields.One2many(
+        "integration.shopify.payment.map", "backend_id", string="Payment Gateways"
+    )
+    shopify_post_refunds = fields.Boolean(
+        string="Post Credit Notes",
+        help="Post refund credit notes and pay them through the gateway's journal.",
+    )
+    shopify_reconcile_checkpoint = fields.Datetime(
+        string="Reconciled Until",
+        help="Orders updated after this moment are pulled by the next reconciliation.",
+    )
+    shopify_order_binding_ids = fields.One2many(
+        "integration.shopify.order.binding", "backend_id", string="Shopify Orders"
+    )
+
+    # -- helpers ---------------------------------------------------------------------
+    def _is_shopify(self):
+        return self.backend_type == "shopify"
+
+    def _shopify_admin_url(self, path):
+        """Absolute Admin REST URL of ``path`` (e.g. ``orders.json``)."""
+        self.ensure_one()
+        base = (getattr(self, "api_base_url", None) or "").rstrip("/")
+        if not base:
+            base = f"https://{self.shopify_shop_domain}"
+        return f"{base}/admin/api/{self.shopify_api_version}/{path.lstrip('/')}"
+
+    def _shopify_get_service_product(self, field_name, code, name):
+        product = self[field_name]
+        if not product:
+            product = self.env["product.product"].search([("default_code", "=", code)], limit=1)
+            if not product:
+                product = self.env["product.product"].sudo().create(
+                    {"name": name, "default_code": code, "type": "service", "sale_ok": True}
+                )
+            self.sudo()[field_name] = product
+        return product
+
+    def _shopify_get_shipping_product(self):
+        return self._shopify_get_service_product(
+            "shopify_shipping_product_id", "SHOPIFY-SHIPPING", self.env._("Shopify shipping")
+        )
+
+    def _shopify_get_discount_product(self):
+        return self._shopify_get_service_product(
+            "shopify_discount_product_id", "SHOPIFY-DISCOUNT", self.env._("Shopify discount")
+        )
+
+    # -- webhook intake --------------------------------------------------------------
+    def _verify_signature(self, raw_body, headers):
+        if not self._is_shopify():
+            return super()._verify_signature(raw_body, headers)
+        received = headers.get("x-shopify-hmac-sha256")
+        if not received:
+            raise SignatureError("missing X-Shopify-Hmac-Sha256")
+        secrets = self._get_webhook_secrets()
+        if not secrets:
+            raise SignatureError("no webhook secret configured")
+        for secret in secrets:
+            if constant_time_equals(hmac_sha256_base64(secret, raw_body), received.strip()):
+                return
+        raise SignatureError("X-Shopify-Hmac-Sha256 does not match")
+
+    def _get_idempotency_key(self, payload, headers):
+        if not self._is_shopify():
+            return super()._get_idempotency_key(payload, headers)
+        # a None key makes the pipeline use a digest of topic and payload
+        return headers.get("x-shopify-event-id") or headers.get("x-shopify-webhook-id") or None
+
+    def _get_topic(self, payload, headers):
+        if not self._is_shopify():
+            return super()._get_topic(payload, headers)
+        return headers.get("x-shopify-topic") or None
+
+    def _get_external_ref(self, payload, headers):
+        if not self._is_shopify():
+            return super()._get_external_ref(payload, headers)
+        if not isinstance(payload, dict):
+            return None
+        ref = payload.get("id")
+        return str(ref) if ref else None
+
+    def _get_sequence_key(self, payload, headers):
+        if not self._is_shopify():
+            return super()._get_sequence_key(payload, headers)
+        topic = headers.get("x-shopify-topic") or ""
+        if topic in ORDER_TOPICS and isinstance(payload, dict) and payload.get("id"):
+            return mapping.order_sequence_key(payload["id"])
+        # refunds must not be judged stale against later order versions
+        return None
+
+    def _get_event_at(self, payload, headers):
+        if not self._is_shopify():
+            return super()._get_event_at(payload, headers)
+        # updated_at first: it orders the versions of one order exactly, while
+        # X-Shopify-Triggered-At is when the webhook fired (it may be later)
+        value = isinstance(payload, dict) and payload.get("updated_at")
+        try:
+            return mapping.parse_datetime(value or headers.get("x-shopify-triggered-at"))
+        except ValueError:
+            return None
+
+    def _get_correlation_id(self, payload, headers):
+        if not self._is_shopify():
+            return super()._get_correlation_id(payload, headers)
+        return headers.get("x-shopify-event-id") or super()._get_correlation_id(
+            payload, headers
+        )
+
+    # -- inbound handlers ------------------------------------------------------------
+    def _get_inbox_handler_methods(self):
+        methods = super()._get_inbox_handler_methods()
+        if self._is_shopify():
+            methods.update(
+                {
+                    "orders/create": "_shopify_handle_order",
+                    "orders/updated": "_shopify_handle_order",
+                    "orders/paid": "_shopify_handle_order",
+                    "orders/cancelled": "_shopify_handle_order",
+                    "refunds/create": "_shopify_handle_refund",
+                    "app/uninstalled": "_shopify_handle_uninstalled",
+                }
+            )
+        return methods
+
+    def _get_topic_priority(self, topic):
+        if self._is_shopify() and topic in TOPIC_PRIORITIES:
+            return TOPIC_PRIORITIES[topic]
+        return super()._get_topic_priority(topic)
+
+    def _shopify_importer(self):
+        return self.env["integration.shopify.importer"].with_company(self.company_id)
+
+    def _shopify_handle_order(self, message):
+        """Every order topic applies the order's latest state: a create, update,
+        payment or cancellation delivered late is still applied by the next one."""
+        return self._shopify_importer()._import_order(self, message.payload)
+
+    def _shopify_handle_refund(self, message):
+        return self._shopify_importer()._import_refund(self, message.payload)
+
+    def _shopify_handle_uninstalled(self, message):
+        """The app was removed from the shop: stop taking webhooks and tell people."""
+        self.paused = True
+        body = self.env._(
+            "The Shopify app was uninstalled from %s: the backend is paused.",
+            self.shopify_shop_domain or self.name,
+        )
+        self.message_post(body=body, message_type="comment", subtype_xmlid="mail.mt_comment")
+        group = self.env.ref(
+            "integration_core.group_integration_manager", raise_if_not_found=False
+        )
+        users = group.sudo().all_user_ids if group and "all_user_ids" in group._fields else group.sudo().users
+        for user in (users or self.env.user)[:5]:
+            self.activity_schedule(
+                "mail.mail_activity_data_todo",
+                summary=self.env._("Shopify app uninstalled"),
+                note=body,
+                user_id=user.id,
+            )
+        return self
+
+    # -- outbound --------------------------------------------------------------------
+    def _shopify_headers(self):
+        token = self.sudo()._get_secret("shopify_access_token")
+        return {"X-Shopify-Access-Token": token} if token else {}
+
+    def _shopify_request(self, method, path, json=None, params=None):
+        """One Admin REST call through the core HTTP layer (rate limit, timeouts)."""
+        return self._http_request(
+            method,
+            self._shopify_admin_url(path) if not path.startswith("http") else path,
+            json=json,
+            params=params,
+            headers=self._shopify_headers(),
+        )
+
+    def _shopify_enqueue_inventory_level(self, binding, location):
+        """Queue the stock level of ``binding``'s item at ``location``."""
+        self.ensure_one()
+        return self._outbox_enqueue(
+            "inventory/set",
+            {
+                "inventory_item_id": binding.inventory_item_id,
+                "location_id": location.shopify_location_id,
+                "product_id": binding.product_id.id,
+                "warehouse_id": location.warehouse_id.id,
+            },
+            coalesce_key=f"inventory:{binding.inventory_item_id}:{location.shopify_location_id}",
+            record=binding.product_id,
+        )
+
+    def _shopify_available(self, product, warehouse):
+        """Quantity Shopify may sell: free (unreserved) stock of the warehouse."""
+        return int(product.with_context(warehouse_id=warehouse.id).free_qty)
+
+    def _outbox_supports_idempotency_key(self):
+        if not self._is_shopify():
+            return super()._outbox_supports_idempotency_key()
+        return False
+
+    def _outbox_prepare_request(self, message):
+        if not self._is_shopify():
+            return super()._outbox_prepare_request(message)
+        method = getattr(self, "_shopify_prepare_%s" % message.topic.replace("/", "_"), None)
+        if method is None:
+            raise PermanentError(f"no Shopify request for topic {message.topic}")
+        request = method(message)
+        request["headers"] = dict(request.get("headers") or {}, **self._shopify_headers())
+        return request
+
+    def _shopify_prepare_inventory_set(self, message):
+        payload = message.payload
+        product = self.env["product.product"].browse(payload["product_id"]).exists()
+        warehouse = self.env["stock.warehouse"].browse(payload["warehouse_id"]).exists()
+        available = (
+            self._shopify_available(product, warehouse)
+            if product and warehouse
+            else payload.get("available", 0)
+        )
+        return {
+            "method": "POST",
+            "url": self._shopify_admin_url("inventory_levels/set.json"),
+            "json": {
+                "location_id": int(payload["location_id"]),
+                "inventory_item_id": int(payload["inventory_item_id"]),
+                "available": available,
+            },
+        }
+
+    def _shopify_prepare_fulfillment_create(self, message):
+        """Fulfil the open fulfillment order lines of the shipped line items."""
+        payload = message.payload
+        response = self._shopify_request(
+            "GET", f"orders/{payload['order_id']}/fulfillment_orders.json"
+        )
+        fulfillment_orders = (response.json() or {}).get("fulfillment_orders") or []
+        wanted = {str(line["line_item_id"]): line["quantity"] for line in payload["lines"]}
+        by_order = []
+        for fulfillment_order in fulfillment_orders:
+            if fulfillment_order.get("status") not in ("open", "in_progress", "scheduled"):
+                continue
+            items = []
+            for line in fulfillment_order.get("line_items") or ():
+                line_item_id = str(line.get("line_item_id"))
+                quantity = min(wanted.get(line_item_id, 0), line.get("fulfillable_quantity", 0))
+                if quantity > 0:
+                    items.append({"id": line["id"], "quantity": quantity})
+                    wanted[line_item_id] -= quantity
+            if items:
+                by_order.append(
+                    {"fulfillment_order_id": fulfillment_order["id"], "fulfillment_order_line_items": items}
+                )
+        if not by_order:
+            raise PermanentError(
+                f"order {payload['order_id']} has no open fulfillment order line to fulfil"
+            )
+        fulfillment = {"line_items_by_fulfillment_order": by_order, "notify_customer": False}
+        if payload.get("tracking_number") or payload.get("tracking_company"):
+            fulfillment["tracking_info"] = {
+                "number": payload.get("tracking_number"),
+                "company": payload.get("tracking_company"),
+            }
+        return {
+            "method": "POST",
+            "url": self._shopify_admin_url("fulfillments.json"),
+            "json": {"fulfillment": fulfillment},
+        }
+
+    def _outbox_handle_response(self, message, response):
+        if not self._is_shopify():
+            return super()._outbox_handle_response(message, response)
+        if message.topic == "fulfillment/create":
+            fulfillment = (response.json() or {}).get("fulfillment") or {}
+            picking = self.env["stock.picking"].browse(message.payload["picking_id"]).exists()
+            if picking and fulfillment.get("id"):
+                picking.shopify_fulfillment_id = str(fulfillment["id"])
+        return None
+
+    def _outbox_throttle_delay(self, response):
+        """Keep one call of headroom in Shopify's leaky bucket."""
+        if not self._is_shopify():
+            return super()._outbox_throttle_delay(response)
+        limit = mapping.parse_call_limit(response.headers.get("X-Shopify-Shop-Api-Call-Limit"))
+        if not limit:
+            return None
+        used, size = limit
+        delay = mapping.bucket_delay(used, size or self.shopify_bucket_size, self.shopify_leak_rate)
+        return delay or None
+
+    # -- reconciliation --------------------------------------------------------------
+    @api.model
+    def _cron_shopify_reconcile(self):
+        """Pull the orders updated since each Shopify backend's checkpoint."""
+        for backend in self.search([("backend_type", "=", "shopify")]):
+            if backend.paused:
+                continue
+            try:
+                backend._shopify_reconcile_heal()
+            except Exception:  # pylint: disable=broad-except
+                _logger.exception("shopify reconciliation of %s failed", backend.name)
+
+    def _shopify_fetch_orders(self, date_from, date_to=None):
+        """Orders updated in ``[date_from, date_to]``, following ``Link`` pages."""
+        params = {"status": "any", "limit": 250, "order": "updated_at asc"}
+        if date_from:
+            params["updated_at_min"] = mapping.format_datetime(date_from)
+        if date_to:
+            params["updated_at_max"] = mapping.format_datetime(date_to)
+        url, orders = "orders.json", []
+        while url:
+            response = self._shopify_request("GET", url, params=params)
+            orders += (response.json() or {}).get("orders") or []
+            url = mapping.next_page_url(response.headers.get("Link"))
+            # the next page URL carries page_info and must not repeat the filters
+            params = None
+        return orders
+
+    def _reconcile(self, date_from, date_to):
+        """Orders Shopify has that Odoo lacks (missing) or holds an older version
+        of (mismatched), as inbox arguments."""
+        if not self._is_shopify():
+            return super()._reconcile(date_from, date_to)
+        orders = self._shopify_fetch_orders(date_from, date_to)
+        bindings = {
+            binding.shopify_id: binding
+            for binding in self.env["integration.shopify.order.binding"].search(
+                [("backend_id", "=", self.id), ("shopify_id", "in", [str(o["id"]) for o in orders])]
+            )
+        }
+        items = []
+        for order in orders:
+            binding = bindings.get(str(order["id"]))
+            updated_at = mapping.parse_datetime(order.get("updated_at"))
+            if binding and binding.shopify_updated_at and updated_at <= binding.shopify_updated_at:
+                continue
+            items.append(
+                {
+                    "topic": "orders/updated" if binding else "orders/create",
+                    "payload": order,
+                    "idempotency_key": mapping.reconcile_idempotency_key(order),
+                    "external_ref": str(order["id"]),
+                    "sequence_key": mapping.order_sequence_key(order["id"]),
+                    "event_at": updated_at,
+                    "status": "mismatched" if binding else "missing",
+                }
+            )
+        return items
+
+    def _shopify_reconcile_heal(self, date_to=None):
+        """Pull since the checkpoint and feed what is missing to the inbox."""
+        self.ensure_one()
+        date_to = date_to or fields.Datetime.now()
+        items = self._reconcile(self.shopify_reconcile_checkpoint, date_to)
+        messages = self.env["integration.inbox.message"]
+        for item in items:
+            message, _created = self._inbox_receive(
+                item["topic"],
+                item["payload"],
+                item["idempotency_key"],
+                external_ref=item["external_ref"],
+                sequence_key=item["sequence_key"],
+                event_at=item["event_at"],
+            )
+            messages |= message
+        self.shopify_reconcile_checkpoint = date_to
+        return messages

@@ -1,0 +1,30 @@
+from odoo import fields, models
+
+
+class IntegrationShopifyPaymentMap(models.Model):
+    """A Shopify payment gateway and the journal its money goes through."""
+
+    _name = "integration.shopify.payment.map"
+    _description = "Shopify Payment Gateway Mapping"
+    _order = "backend_id, gateway"
+
+    backend_id = fields.Many2one(
+        "integration.backend", required=True, ondelete="cascade", index=True
+    )
+    gateway = fields.Char(
+        required=True, help="Gateway name as in payment_gateway_names, e.g. 'shopify_payments'."
+    )
+    journal_id = fields.Many2one(
+        "account.journal",
+        required=True,
+        ondelete="restrict",
+        domain="[('type', 'in', ('bank', 'cash'))]",
+    )
+
+    _sql_constraints = [
+        (
+            "gateway_unique",
+            "unique(backend_id, gateway)",
+            "A payment gateway is mapped once per backend.",
+        )
+    ]

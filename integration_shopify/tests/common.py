@@ -1,0 +1,119 @@
+"""Fixtures of the Shopify connector tests: a configured backend and helpers
+feeding payloads through the real inbox pipeline."""
+
+from datetime import timedelta
+
+from odoo import Command, fields
+from odoo.tests import TransactionCase
+
+from .. import mapping
+from . import shopify_simulator as sim
+
+WEBHOOK_SECRET = "shpss_test_secret"
+ACCESS_TOKEN = "shpat_test_token"
+LOCATION_ID = "70001"
+
+
+class ShopifyCase(TransactionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
+        cls.company = cls.env.company
+        cls.policy = cls.env["integration.retry.policy"].create(
+            {"name": "Shopify test policy", "max_attempts": 3, "initial_delay": 30,
+             "backoff_factor": 2.0, "max_delay": 600, "jitter": 0.0}
+        )
+        cls.warehouse = cls.env["stock.warehouse"].search(
+            [("company_id", "=", cls.company.id)], limit=1
+        )
+        cls.tax_vat = cls.env["account.tax"].create(
+            {"name": "Shopify test VAT 20%", "amount": 20.0, "type_tax_use": "sale",
+             "amount_type": "percent", "company_id": cls.company.id}
+        )
+        cls.tax_gst = cls.env["account.tax"].create(
+            {"name": "Shopify test GST 5%", "amount": 5.0, "type_tax_use": "sale",
+             "amount_type": "percent", "company_id": cls.company.id}
+        )
+        cls.backend = cls.env["integration.backend"].create(
+            {
+                "name": "Test Shopify",
+                "backend_type": "shopify",
+                "retry_policy_id": cls.policy.id,
+                "shopify_shop_domain": "sim-shop.myshopify.com",
+                "shopify_access_token": ACCESS_TOKEN,
+                "webhook_secret": WEBHOOK_SECRET,
+                "shopify_warehouse_id": cls.warehouse.id,
+                "shopify_tax_fallback": "fail",
+                "shopify_tax_map_ids": [
+                    Command.create({"title": "VAT", "rate": 20.0, "tax_id": cls.tax_vat.id}),
+                    Command.create({"title": "GST", "rate": 5.0, "tax_id": cls.tax_gst.id}),
+                ],
+                "shopify_location_ids": [
+                    Command.create(
+                        {"name": "Main", "shopify_location_id": LOCATION_ID,
+                         "warehouse_id": cls.warehouse.id}
+                    )
+                ],
+            }
+        )
+        cls.products = {}
+        for sku, price in (("SKU-A", 20.0), ("SKU-B", 7.5), ("SKU-C", 100.0)):
+            cls.products[sku] = cls.env["product.product"].create(
+                {"name": f"Test {sku}", "default_code": sku, "list_price": price,
+                 "type": "consu", "is_storable": True, "taxes_id": [Command.clear()]}
+            )
+
+    # -- inbox ---------------------------------------------------------------------
+    def headers_for(self, topic, payload, event_id=None):
+        headers = {
+            "x-shopify-topic": topic,
+            "x-shopify-triggered-at": sim.iso(fields.Datetime.now().replace(tzinfo=sim.UTC)),
+        }
+        if event_id:
+            headers["x-shopify-event-id"] = event_id
+        return headers
+
+    def deliver(self, topic, payload, event_id=None, process=True):
+        """Store a delivery as the webhook route does, then run its job."""
+        headers = self.headers_for(topic, payload, event_id)
+        backend = self.backend
+        message, created = backend._inbox_receive(
+            backend._get_topic(payload, headers),
+            payload,
+            backend._get_idempotency_key(payload, headers),
+            external_ref=backend._get_external_ref(payload, headers),
+            sequence_key=backend._get_sequence_key(payload, headers),
+            event_at=backend._get_event_at(payload, headers),
+            headers=headers,
+        )
+        if process and message.state in ("queued", "failed"):
+            message._job_process()
+        return message
+
+    def order_of(self, payload):
+        binding = self.env["integration.shopify.order.binding"].search(
+            [("backend_id", "=", self.backend.id), ("shopify_id", "=", str(payload["id"]))]
+        )
+        return binding.sale_order_id
+
+    def deliver_picking(self, order):
+        picking = order.picking_ids.filtered(lambda p: p.state not in ("done", "cancel"))
+        picking.action_assign()
+        for move in picking.move_ids:
+            move.quantity = move.product_uom_qty
+            move.picked = True
+        picking.shopify_tracking_number = "1Z999"
+        picking.shopify_tracking_company = "UPS"
+        picking.button_validate()
+        return picking
+
+    def stock(self, product, quantity):
+        self.env["stock.quant"]._update_available_quantity(
+            product, self.warehouse.lot_stock_id, quantity
+        )
+
+    def ago(self, **delta):
+        return fields.Datetime.now() - timedelta(**delta)
+
+    parse = staticmethod(mapping.parse_datetime)
