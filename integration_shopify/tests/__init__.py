@@ -1,2 +1,4 @@
 from . import test_mapping
 from . import test_orders
+from . import test_outbound
+from . import test_reconcile

@@ -64,6 +64,14 @@ class ShopifyCase(TransactionCase):
                  "type": "consu", "is_storable": True, "taxes_id": [Command.clear()]}
             )
 
+    @classmethod
+    def _request_handler(cls, s, r, /, **kw):
+        # Odoo's test guard compares the timeout with a number; the core HTTP
+        # layer passes a (connect, read) tuple
+        if isinstance(kw.get("timeout"), tuple):
+            kw["timeout"] = max(kw["timeout"])
+        return super()._request_handler(s, r, **kw)
+
     # -- inbox ---------------------------------------------------------------------
     def headers_for(self, topic, payload, event_id=None):
         headers = {

@@ -1,0 +1,109 @@
+import time
+
+from odoo import fields
+from odoo.tests import tagged
+
+from . import shopify_simulator as sim
+from .common import ACCESS_TOKEN, LOCATION_ID, ShopifyCase
+
+
+@tagged("post_install", "-at_install")
+class TestOutbound(ShopifyCase):
+    def setUp(self):
+        super().setUp()
+        self.shop = sim.ShopifySimulator(access_token=ACCESS_TOKEN).start()
+        self.addCleanup(self.shop.stop)
+        self.backend.api_base_url = self.shop.base_url
+
+    def outbox(self, topic):
+        return self.env["integration.outbox.message"].search(
+            [("backend_id", "=", self.backend.id), ("topic", "=", topic)], order="id"
+        )
+
+    def send_all(self, messages, deadline=30):
+        """Run the send jobs like the job runner: retries when their time comes."""
+        end = time.monotonic() + deadline
+        while time.monotonic() < end:
+            todo = messages.filtered(lambda m: m.state in ("pending", "failed"))
+            if not todo:
+                return
+            for message in todo:
+                if message.next_attempt_at and message.next_attempt_at > fields.Datetime.now():
+                    continue
+                message._job_send()
+            time.sleep(0.05)
+        self.fail(f"not sent: {messages.filtered(lambda m: m.state != 'sent').mapped('last_error')}")
+
+    def test_fulfillment_with_tracking(self):
+        payload = sim.order_payload([("SKU-A", 2, "20"), ("SKU-B", 1, "7.5")], shipping=("Std", "5"))
+        self.shop.add_order(payload)
+        self.stock(self.products["SKU-A"], 5)
+        self.stock(self.products["SKU-B"], 5)
+        self.deliver("orders/create", payload)
+        order = self.order_of(payload)
+        picking = self.deliver_picking(order)
+        message = self.outbox("fulfillment/create")
+        self.assertEqual(len(message), 1)
+        self.assertEqual(message.idempotency_key, f"fulfillment:{picking.id}")
+        self.assertEqual(message._job_send(), "sent", message.last_error)
+        calls = [(r["method"], r["path"].rsplit("/", 2)[-1]) for r in self.shop.requests]
+        self.assertEqual(calls, [("GET", "fulfillment_orders.json"), ("POST", "fulfillments.json")])
+        fulfillment = self.shop.fulfillments[0]
+        self.assertEqual(fulfillment["tracking_info"], {"number": "1Z999", "company": "UPS"})
+        items = fulfillment["line_items_by_fulfillment_order"][0]["fulfillment_order_line_items"]
+        self.assertEqual(sorted(i["quantity"] for i in items), [1, 2])
+        self.assertEqual(picking.shopify_fulfillment_id, str(fulfillment["id"]))
+        fulfillment_order = self.shop.orders[payload["id"]]["_fulfillment_orders"][0]
+        self.assertEqual(fulfillment_order["status"], "closed")
+
+    def bind(self, sku, item_id):
+        return self.env["integration.shopify.product.binding"].create(
+            {"backend_id": self.backend.id, "product_id": self.products[sku].id,
+             "inventory_item_id": str(item_id)}
+        )
+
+    def adjust(self, product, quantity):
+        quant = self.env["stock.quant"].with_context(inventory_mode=True).create(
+            {"product_id": product.id, "location_id": self.warehouse.lot_stock_id.id,
+             "inventory_quantity": quantity}
+        )
+        quant.action_apply_inventory()
+
+    def test_inventory_export_coalesces(self):
+        self.bind("SKU-A", 900001)
+        self.adjust(self.products["SKU-A"], 7)
+        self.adjust(self.products["SKU-A"], 12)
+        self.adjust(self.products["SKU-B"], 3)  # not bound: nothing sent
+        messages = self.outbox("inventory/set")
+        self.assertEqual(messages.mapped("state"), ["superseded", "pending"])
+        self.assertEqual(messages[1].coalesce_key, f"inventory:900001:{LOCATION_ID}")
+        self.send_all(messages[1])
+        self.assertEqual(self.shop.inventory_levels, {(900001, int(LOCATION_ID)): 12})
+        self.assertEqual(len(self.shop.requests), 1)
+
+    def test_inventory_429_storm_stays_in_bucket(self):
+        """Another app filled the bucket: we get one 429, then pace on the
+        call-limit header and Retry-After so no call finds the bucket full."""
+        self.shop.bucket.size = self.backend.shopify_bucket_size = 8
+        self.shop.bucket.leak_rate = self.backend.shopify_leak_rate = 8.0
+        for index in range(20):
+            self.bind(list(self.products)[index % 3], 800000 + index) if index < 3 else None
+        items = []
+        for index in range(20):
+            binding = self.env["integration.shopify.product.binding"].search(
+                [("backend_id", "=", self.backend.id)], limit=1
+            )
+            items.append(
+                self.backend._outbox_enqueue(
+                    "inventory/set",
+                    {"inventory_item_id": str(700000 + index), "location_id": LOCATION_ID,
+                     "product_id": binding.product_id.id, "warehouse_id": self.warehouse.id},
+                    coalesce_key=f"inventory:{700000 + index}:{LOCATION_ID}",
+                )
+            )
+        messages = self.env["integration.outbox.message"].browse([m.id for m in items])
+        self.shop.bucket.fill(8)
+        self.send_all(messages)
+        self.assertEqual(set(messages.mapped("state")), {"sent"})
+        self.assertLessEqual(self.shop.throttled, 1, "calls beyond the bucket")
+        self.assertEqual(len({key for key in self.shop.inventory_levels}), 20)
