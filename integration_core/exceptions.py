@@ -39,3 +39,49 @@ class DependencyNotReady(IntegrationError):
 
 class IllegalTransition(UserError):
     """A message was asked to move to a state it cannot reach from its current one."""
+
+
+class SignatureError(IntegrationError):
+    """A webhook failed signature verification; the route answers 401.
+
+    ``reason`` is logged: it names what failed, never a secret or the payload.
+    """
+
+    def __init__(self, reason="invalid signature"):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class EncryptionKeyMissing(UserError):
+    """A secret must be encrypted or decrypted but no key is configured."""
+
+
+class TransientHttpError(RetryableError):
+    """A call failed in a way a later attempt can fix: network error, timeout,
+    408, 425, 429 or 5xx. ``seconds`` comes from ``Retry-After`` when given."""
+
+    def __init__(self, message="", seconds=None, response=None, throttled=False):
+        super().__init__(message, seconds=seconds)
+        self.response = response
+        self.throttled = throttled
+
+
+class PermanentHttpError(PermanentError):
+    """The provider refused the call (a 4xx other than 408, 425, 429)."""
+
+    def __init__(self, message="", response=None):
+        super().__init__(message)
+        self.response = response
+
+
+class OutboundDeferred(IntegrationError):
+    """No request was made: the backend's circuit is open or its rate limit asks
+    for a longer wait. The message waits ``seconds`` without spending an attempt."""
+
+    def __init__(self, message="", seconds=None):
+        super().__init__(message)
+        self.seconds = seconds
+
+
+class ReconciliationError(IntegrationError):
+    """A connector's ``_reconcile`` returned an item the framework cannot record."""

@@ -1,4 +1,6 @@
 from . import integration_retry_policy
+from . import integration_secret
+from . import integration_secret_mixin
 from . import integration_backend
 from . import integration_message_mixin
 from . import integration_message_attempt

@@ -1,11 +1,19 @@
 import logging
 import secrets
+from datetime import UTC, datetime
 
 from odoo import api, fields, models
+
+from ..exceptions import SignatureError
+from ..signatures import verify_standard_webhook
+from .integration_secret_mixin import SecretField, SecretSetField
 
 _logger = logging.getLogger(__name__)
 
 DEFAULT_TOPIC_PRIORITY = 10
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+# Topic every backend type accepts and processes as a no-op.
+PING_TOPIC = "integration.ping"
 
 
 class IntegrationBackend(models.Model):
@@ -17,7 +25,7 @@ class IntegrationBackend(models.Model):
 
     _name = "integration.backend"
     _description = "Integration Backend"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "integration.secret.mixin"]
     _order = "name"
 
     name = fields.Char(required=True, tracking=True)
@@ -62,6 +70,39 @@ class IntegrationBackend(models.Model):
         "empty means root.integration.<type>.outbound."
     )
     inbox_message_ids = fields.One2many("integration.inbox.message", "backend_id")
+    # -- webhook intake (see controllers/webhook.py) ---------------------------------
+    paused = fields.Boolean(
+        tracking=True,
+        help="A paused backend answers 404 to webhooks, so senders keep them "
+        "and retry later.",
+    )
+    max_body_bytes = fields.Integer(
+        string="Max Webhook Size (bytes)",
+        default=DEFAULT_MAX_BODY_BYTES,
+        required=True,
+        help="Larger webhook bodies are refused with 413.",
+    )
+    intake_rate_limit = fields.Integer(
+        string="Intake Rate Limit (per minute)",
+        default=0,
+        help="Webhooks accepted per minute and server worker; more get 429. "
+        "0 means no limit.",
+    )
+    webhook_secret = SecretField(
+        groups="integration_core.group_integration_manager",
+        help="Signing secret of incoming webhooks (Standard Webhooks: whsec_...). "
+        "Write-only: stored encrypted, never shown again.",
+    )
+    webhook_secret_set = SecretSetField(string="Webhook Secret Set")
+    webhook_secret_previous = SecretField(
+        string="Previous Webhook Secret",
+        groups="integration_core.group_integration_manager",
+        help="Still accepted until the date below, while senders switch secrets.",
+    )
+    webhook_secret_previous_set = SecretSetField(string="Previous Webhook Secret Set")
+    webhook_secret_previous_until = fields.Datetime(
+        string="Previous Secret Accepted Until", tracking=True
+    )
     outbox_message_ids = fields.One2many("integration.outbox.message", "backend_id")
 
     _sql_constraints = [
@@ -73,6 +114,13 @@ class IntegrationBackend(models.Model):
         base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url")
         for backend in self:
             backend.webhook_url = f"{base_url}/integration/webhook/{backend.webhook_token}"
+
+    def action_rotate_webhook_secret(self):
+        """Keep the current secret as the previous one (for the sender to switch)."""
+        for backend in self:
+            current = backend._get_secret("webhook_secret")
+            if current:
+                backend._set_secret("webhook_secret_previous", current)
 
     def action_regenerate_webhook_token(self):
         """Give the backend a new webhook URL; the old one stops answering."""
@@ -108,8 +156,15 @@ class IntegrationBackend(models.Model):
         return getattr(self, method_name) if method_name else None
 
     def _get_inbox_handler_methods(self):
-        """Map each topic this backend's type handles to a backend method name."""
-        return {}
+        """Map each topic this backend's type handles to a backend method name.
+
+        Connectors extend the dict returned by ``super()`` for their backend type.
+        """
+        return {PING_TOPIC: "_inbox_handle_ping"}
+
+    def _inbox_handle_ping(self, message):
+        """A connectivity check that changes nothing (test events, benchmarks)."""
+        return None
 
     def _inbox_receive(
         self,
@@ -143,12 +198,22 @@ class IntegrationBackend(models.Model):
 
     # -- outbound ------------------------------------------------------------------
     def _outbox_enqueue(
-        self, topic, payload, idempotency_key=None, coalesce_key=None, record=None
+        self,
+        topic,
+        payload,
+        idempotency_key=None,
+        coalesce_key=None,
+        record=None,
+        sequence_key=None,
     ):
         """Record an outbound message in the current transaction.
 
         It is sent by a job after the transaction commits; a rollback sends
-        nothing. ``record`` is the Odoo record the message is about.
+        nothing. ``record`` is the Odoo record the message is about. An older
+        message of the same ``coalesce_key`` still waiting is superseded by this
+        one; messages sharing a ``coalesce_key`` or ``sequence_key`` are sent in
+        enqueue order. Delivery itself (``_outbox_send`` and its hooks) lives in
+        ``integration_backend_outbound.py``.
         """
         self.ensure_one()
         return self.env["integration.outbox.message"]._enqueue(
@@ -158,10 +223,83 @@ class IntegrationBackend(models.Model):
             idempotency_key=idempotency_key,
             coalesce_key=coalesce_key,
             record=record,
+            sequence_key=sequence_key,
         )
 
-    def _outbox_send(self, message):
-        """Deliver one outbound message; connectors implement it per backend type."""
-        raise NotImplementedError(
-            f"backend type {self.backend_type} has no outbound delivery"
+    # -- webhook intake hooks ----------------------------------------------------------
+    # The route calls these on the backend found by token, in this order. Connectors
+    # override them for their backend_type and call super() for the others.
+    def _get_webhook_secrets(self):
+        """Secrets currently accepted: the current one and the previous one until
+        its ``webhook_secret_previous_until`` date."""
+        self.ensure_one()
+        accepted = [self._get_secret("webhook_secret")]
+        until = self.webhook_secret_previous_until
+        if until and until > fields.Datetime.now():
+            accepted.append(self._get_secret("webhook_secret_previous"))
+        return [secret for secret in accepted if secret]
+
+    def _webhook_requires_json(self):
+        """Whether deliveries must be ``application/json`` (415 otherwise)."""
+        return True
+
+    def _verify_signature(self, raw_body, headers):
+        """Check the delivery is authentic; raise SignatureError(reason) if not.
+
+        ``raw_body`` is the exact bytes received, ``headers`` a dict with
+        lower-case names. Unknown backend types are refused.
+        """
+        self.ensure_one()
+        if self.backend_type != "generic":
+            raise SignatureError(f"no signature verifier for type {self.backend_type}")
+        verify_standard_webhook(
+            self._get_webhook_secrets(),
+            raw_body,
+            headers.get("webhook-id"),
+            headers.get("webhook-timestamp"),
+            headers.get("webhook-signature"),
         )
+
+    def _get_idempotency_key(self, payload, headers):
+        """Key identifying the event across redeliveries (None: payload digest)."""
+        return headers.get("webhook-id")
+
+    def _get_topic(self, payload, headers):
+        """Topic (event type) of the delivery; None is refused with 400."""
+        topic = payload.get("type") if isinstance(payload, dict) else None
+        return topic if isinstance(topic, str) and topic else None
+
+    def _get_external_ref(self, payload, headers):
+        """Id of the external object the event is about, or None."""
+        data = payload.get("data") if isinstance(payload, dict) else None
+        ref = data.get("id") if isinstance(data, dict) else None
+        return str(ref) if isinstance(ref, str | int) and ref != "" else None
+
+    def _get_sequence_key(self, payload, headers):
+        """Ordering scope of the event (events of one key apply in order), or None."""
+        ref = self._get_external_ref(payload, headers)
+        topic = self._get_topic(payload, headers) or ""
+        return f"{topic.rsplit('.', 1)[0]}:{ref}" if ref else None
+
+    def _get_event_at(self, payload, headers):
+        """When the event happened (naive UTC datetime), or None."""
+        value = payload.get("timestamp") if isinstance(payload, dict) else None
+        if isinstance(value, str):
+            try:
+                moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                moment = None
+            if moment:
+                if moment.tzinfo:
+                    moment = moment.astimezone(UTC).replace(tzinfo=None)
+                return moment
+        try:
+            stamp = int(headers.get("webhook-timestamp") or "")
+            return datetime.fromtimestamp(stamp, UTC).replace(tzinfo=None)
+        except (ValueError, OverflowError, OSError):
+            return None
+
+    def _get_correlation_id(self, payload, headers):
+        """Correlation id given by the sender (None: one is generated)."""
+        value = headers.get("x-correlation-id") or headers.get("x-request-id")
+        return value[:128] if value else None

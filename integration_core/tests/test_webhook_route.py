@@ -1,0 +1,299 @@
+import json
+import socket
+import threading
+import time
+from datetime import timedelta
+from unittest.mock import patch
+
+import psycopg2
+import requests
+
+from odoo import fields
+from odoo.tests import tagged
+from odoo.tools import mute_logger
+
+from odoo.addons.integration_core.controllers.webhook import intake_limiter
+from odoo.addons.integration_core.models.integration_backend import (
+    DEFAULT_MAX_BODY_BYTES,
+)
+
+from .common_webhook import WebhookCase, new_whsec
+
+WEBHOOK_LOGGER = "odoo.addons.integration_core.controllers.webhook"
+
+
+def padded_body(size):
+    """A JSON event of exactly ``size`` bytes."""
+    skeleton = json.dumps({"type": "bulk.import", "data": {"id": "1"}, "pad": ""})
+    body = skeleton[:-2] + "x" * (size - len(skeleton)) + '"}'
+    assert len(body) == size
+    return body.encode()
+
+
+@tagged("post_install", "-at_install")
+class TestWebhookRoute(WebhookCase):
+    def test_good_signature_accepted(self):
+        response = self.post_signed(self.event(), msg_id="msg_good")
+        self.assertEqual(response.status_code, 200)
+        message = self.messages()
+        self.assertEqual(response.json(), {"status": "accepted", "id": message.id})
+        self.assertEqual(message.idempotency_key, "msg_good")
+        self.assertEqual(message.topic, "order.created")
+        self.assertEqual(message.external_ref, "42")
+        self.assertEqual(message.sequence_key, "order:42")
+        self.assertEqual(message.event_at, fields.Datetime.to_datetime("2026-01-02 03:04:05"))
+        self.assertEqual(message.payload["data"]["id"], "42")
+        self.assertEqual(message.state, "queued", "processing is left to a job")
+        self.assertNotIn("Set-Cookie", response.headers)
+
+    def test_answer_reveals_no_record_data(self):
+        response = self.post_signed(self.event(name="Secret Customer"))
+        self.assertEqual(set(response.json()), {"status", "id"})
+        self.assertNotIn(b"Secret Customer", response.content)
+
+    def test_bad_signature_refused_and_logged_once(self):
+        body = json.dumps(self.event(name="Do Not Log")).encode()
+        headers = self.signed_headers(body, secret=new_whsec())
+        with self.assertLogs(WEBHOOK_LOGGER, "WARNING") as logs:
+            response = self.post(body, headers)
+        self.assertEqual(response.status_code, 401)
+        self.assertEqual(response.json(), {"status": "unauthorized"})
+        self.assertFalse(self.messages())
+        self.assertEqual(len(logs.output), 1)
+        line = logs.output[0]
+        self.assertIn(f"integration.backend {self.backend.id}", line)
+        self.assertIn("signature mismatch", line)
+        self.assertNotIn("Do Not Log", line)
+        self.assertNotIn(self.secret, line)
+        self.assertNotIn(self.secret.removeprefix("whsec_"), line)
+
+    def test_missing_signature_refused(self):
+        with mute_logger(WEBHOOK_LOGGER):
+            response = self.post(self.event(), {"Content-Type": "application/json"})
+        self.assertEqual(response.status_code, 401)
+        self.assertFalse(self.messages())
+
+    def test_body_changed_after_signing_refused(self):
+        body = json.dumps(self.event()).encode()
+        headers = self.signed_headers(body)
+        with mute_logger(WEBHOOK_LOGGER):
+            response = self.post(body.replace(b"42", b"43"), headers)
+        self.assertEqual(response.status_code, 401)
+
+    def test_signature_over_raw_bytes(self):
+        # same JSON, other bytes: the signature covers the bytes received
+        body = b'{ "type" : "order.created",  "data": {"id": "7"} }'
+        response = self.post_signed(body)
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self.messages().external_ref, "7")
+
+    def test_expired_and_future_timestamps_refused(self):
+        now = int(time.time())
+        with mute_logger(WEBHOOK_LOGGER):
+            expired = self.post_signed(self.event(), timestamp=now - 301)
+            future = self.post_signed(self.event(), timestamp=now + 301)
+        self.assertEqual(expired.status_code, 401)
+        self.assertEqual(future.status_code, 401)
+        self.assertFalse(self.messages())
+        within = self.post_signed(self.event(), timestamp=now - 240)
+        self.assertEqual(within.status_code, 200)
+
+    def test_several_signatures_one_valid(self):
+        body = json.dumps(self.event()).encode()
+        headers = self.signed_headers(body)
+        headers["webhook-signature"] = "v1,Zm9v " + headers["webhook-signature"]
+        self.assertEqual(self.post(body, headers).status_code, 200)
+
+    def test_rotated_secret_accepted_until_its_date(self):
+        old_secret = self.secret
+        new_secret = new_whsec()
+        self.backend.action_rotate_webhook_secret()
+        self.backend.write(
+            {
+                "webhook_secret": new_secret,
+                "webhook_secret_previous_until": fields.Datetime.now() + timedelta(days=1),
+            }
+        )
+        self.assertEqual(self.post_signed(self.event(), secret=old_secret).status_code, 200)
+        self.assertEqual(self.post_signed(self.event(), secret=new_secret).status_code, 200)
+        self.backend.webhook_secret_previous_until = fields.Datetime.now() - timedelta(
+            seconds=1
+        )
+        with mute_logger(WEBHOOK_LOGGER):
+            expired = self.post_signed(self.event(), secret=old_secret)
+        self.assertEqual(expired.status_code, 401)
+        self.assertEqual(self.post_signed(self.event(), secret=new_secret).status_code, 200)
+        self.assertEqual(len(self.messages()), 3)
+
+    def test_body_at_limit_accepted_one_byte_over_refused(self):
+        self.assertEqual(self.backend.max_body_bytes, DEFAULT_MAX_BODY_BYTES)
+        at_limit = self.post_signed(padded_body(DEFAULT_MAX_BODY_BYTES))
+        self.assertEqual(at_limit.status_code, 200)
+        over = self.post_signed(padded_body(DEFAULT_MAX_BODY_BYTES + 1))
+        self.assertEqual(over.status_code, 413)
+        self.assertEqual(len(self.messages()), 1)
+
+    def test_oversized_body_refused_without_reading_it(self):
+        """A huge Content-Length is refused at once, not after the upload."""
+        host, port = self.base_url().removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(
+                (
+                    f"POST {self.url()} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                    "Content-Type: application/json\r\n"
+                    "Content-Length: 1000000000\r\nConnection: close\r\n\r\n{"
+                ).encode()
+            )
+            start = time.monotonic()
+            status_line = sock.recv(64).split(b"\r\n", 1)[0]
+        self.assertEqual(status_line, b"HTTP/1.1 413 REQUEST ENTITY TOO LARGE")
+        self.assertLess(time.monotonic() - start, 5)
+
+    def test_wrong_content_type_refused(self):
+        body = json.dumps(self.event()).encode()
+        headers = self.signed_headers(body, **{"Content-Type": "text/plain"})
+        response = self.post(body, headers)
+        self.assertEqual(response.status_code, 415)
+        self.assertFalse(self.messages())
+
+    def test_json_suffix_content_type_accepted(self):
+        body = json.dumps(self.event()).encode()
+        headers = self.signed_headers(
+            body, **{"Content-Type": "application/cloudevents+json; charset=utf-8"}
+        )
+        self.assertEqual(self.post(body, headers).status_code, 200)
+
+    def test_malformed_json_refused(self):
+        for body in (b'{"type": "x",', b"", b"\xff\xfe\x00", b'{"a": NaN}', b"[" * 100000):
+            with self.subTest(body=body[:20]):
+                response = self.post_signed(body)
+                self.assertEqual(response.status_code, 400)
+        self.assertFalse(self.messages())
+
+    def test_event_without_type_refused(self):
+        self.assertEqual(self.post_signed({"data": {"id": 1}}).status_code, 400)
+        self.assertEqual(self.post_signed([1, 2]).status_code, 400)
+        self.assertFalse(self.messages())
+
+    def test_unstorable_characters_refused(self):
+        self.assertEqual(self.post_signed(b'{"type": "a\\u0000b"}').status_code, 400)
+        self.assertEqual(self.post_signed(b'{"type": "x", "s": "\\ud800"}').status_code, 400)
+
+    def test_unknown_archived_and_paused_backends_answer_404(self):
+        archived = self.backend.copy({"name": "Archived", "active": False})
+        paused = self.backend.copy({"name": "Paused", "paused": True})
+        paused.webhook_secret = self.secret
+        answers = []
+        for url in (
+            "/integration/webhook/no-such-token",
+            self.url(archived),
+            self.url(paused),
+        ):
+            body = json.dumps(self.event()).encode()
+            response = self.opener.post(
+                self.base_url() + url, data=body, headers=self.signed_headers(body)
+            )
+            answers.append((response.status_code, response.content))
+        self.assertEqual(answers[0][0], 404)
+        self.assertEqual(len(set(answers)), 1, "the three answers are identical")
+        self.assertFalse(self.env["integration.inbox.message"].search([
+            ("backend_id", "in", (archived | paused).ids)
+        ]))
+
+    def test_get_not_allowed(self):
+        response = self.opener.get(self.base_url() + self.url())
+        self.assertEqual(response.status_code, 405)
+
+    def test_duplicate_delivery(self):
+        body = json.dumps(self.event()).encode()
+        headers = self.signed_headers(body, msg_id="msg_dup")
+        first = self.post(body, headers)
+        second = self.post(body, headers)
+        message = self.messages()
+        self.assertEqual(first.json(), {"status": "accepted", "id": message.id})
+        self.assertEqual(second.json(), {"status": "duplicate", "id": message.id})
+        self.assertEqual(message.duplicate_count, 1)
+
+    def test_credentials_removed_from_stored_headers(self):
+        response = self.post_signed(
+            self.event(),
+            **{
+                "Authorization": "Bearer hunter2",
+                "Cookie": "session_id=abc",
+                "X-Api-Key": "k",
+                "X-Trace": "keep-me",
+            },
+        )
+        self.assertEqual(response.status_code, 200)
+        headers = {k.lower(): v for k, v in self.messages().headers.items()}
+        self.assertEqual(headers["x-trace"], "keep-me")
+        self.assertEqual(headers["webhook-id"], self.messages().idempotency_key)
+        for name in ("authorization", "cookie", "x-api-key", "webhook-signature"):
+            self.assertNotIn(name, headers)
+        self.assertNotIn("hunter2", json.dumps(headers))
+
+    def test_correlation_id_from_sender(self):
+        self.post_signed(self.event(), **{"X-Correlation-Id": "corr-1"})
+        self.assertEqual(self.messages().correlation_id, "corr-1")
+
+    def test_rate_limit(self):
+        self.backend.intake_rate_limit = 2
+        statuses = [self.post_signed(self.event()).status_code for _ in range(2)]
+        limited = self.post_signed(self.event())
+        self.assertEqual(statuses, [200, 200])
+        self.assertEqual(limited.status_code, 429)
+        self.assertTrue(1 <= int(limited.headers["Retry-After"]) <= 60)
+        self.assertEqual(len(self.messages()), 2)
+        intake_limiter.reset()
+        self.assertEqual(self.post_signed(self.event()).status_code, 200)
+
+    def test_database_down_answers_503(self):
+        def registry_down(*args, **kwargs):
+            raise psycopg2.OperationalError("could not connect to server: Connection refused")
+
+        with patch("odoo.http.Registry", registry_down), mute_logger("odoo.http"):
+            response = self.post_signed(self.event())
+        self.assertEqual(response.status_code, 503)
+        self.assertTrue(response.headers.get("Retry-After"))
+        self.assertFalse(self.messages())
+
+    def test_connection_lost_during_intake_answers_503(self):
+        original = type(self.backend)._verify_signature
+
+        def connection_lost(backend, raw_body, headers):
+            original(backend, raw_body, headers)
+            raise psycopg2.InterfaceError("connection already closed")
+
+        with patch.object(type(self.backend), "_verify_signature", connection_lost), \
+                mute_logger(WEBHOOK_LOGGER):
+            response = self.post_signed(self.event())
+        self.assertEqual(response.status_code, 503)
+        self.assertTrue(response.headers.get("Retry-After"))
+
+    def test_concurrent_deliveries_one_message(self):
+        body = json.dumps(self.event()).encode()
+        headers = self.signed_headers(body, msg_id="msg_race")
+        url = self.base_url() + self.url()
+        answers, errors = [], []
+        barrier = threading.Barrier(6)
+
+        def deliver():
+            try:
+                barrier.wait(10)
+                answers.append(requests.post(url, data=body, headers=headers, timeout=30))
+            except Exception as err:  # noqa: BLE001
+                errors.append(err)
+
+        threads = [threading.Thread(target=deliver) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        self.assertFalse(errors)
+        message = self.messages()
+        self.assertEqual(len(message), 1)
+        self.assertEqual({a.status_code for a in answers}, {200})
+        self.assertEqual(sorted(a.json()["status"] for a in answers),
+                         ["accepted"] + ["duplicate"] * 5)
+        self.assertEqual({a.json()["id"] for a in answers}, {message.id})
+        self.assertEqual(message.duplicate_count, 5)
