@@ -2,7 +2,6 @@ import hashlib
 import json
 import logging
 import time
-import traceback
 import uuid
 from datetime import timedelta
 
@@ -13,6 +12,7 @@ from odoo import api, fields, models
 from odoo.tools import mute_logger
 
 from ..exceptions import DependencyNotReady, PermanentError, RetryableError
+from .. import tracing
 from ..headers import strip_credentials
 
 _logger = logging.getLogger(__name__)
@@ -34,6 +34,8 @@ class IntegrationInboxMessage(models.Model):
     _inherit = ["integration.message.mixin"]
     _order = "id desc"
 
+    _attempt_link_field = "inbox_message_id"
+    _job_method = "_job_process"
     _transitions = {
         "received": ("queued", "ignored"),
         "queued": ("processing", "ignored", "queued"),
@@ -66,6 +68,7 @@ class IntegrationInboxMessage(models.Model):
     )
     event_at = fields.Datetime(help="When the provider says the event happened.")
     headers = fields.Json()
+    headers_pretty = fields.Text(compute="_compute_headers_pretty", string="Headers (formatted)")
     duplicate_count = fields.Integer(default=0, readonly=True, copy=False)
     received_at = fields.Datetime(default=fields.Datetime.now, readonly=True)
     processing_started_at = fields.Datetime(readonly=True, copy=False)
@@ -90,6 +93,15 @@ class IntegrationInboxMessage(models.Model):
                ON integration_inbox_message (backend_id, sequence_key, event_at)
                WHERE state = 'done' AND sequence_key IS NOT NULL"""
         )
+
+    @api.depends("headers")
+    def _compute_headers_pretty(self):
+        for message in self:
+            message.headers_pretty = (
+                "\n".join(f"{name}: {value}" for name, value in sorted(message.headers.items()))
+                if isinstance(message.headers, dict)
+                else False
+            )
 
     # -- receive -------------------------------------------------------------------
     @api.model
@@ -185,16 +197,12 @@ class IntegrationInboxMessage(models.Model):
                 message._set_state("queued", next_attempt_at=eta or False)
             else:
                 message.next_attempt_at = eta or False
-            backend = message.backend_id
-            message.sudo().with_delay(
-                channel=backend._get_inbox_channel(),
-                priority=message.priority,
-                eta=eta,
-                identity_key=message._job_identity(),
-                description=f"Process {message.topic} ({backend.name})",
-            )._job_process()
+            message._delay_job(eta, "Process")
 
     # -- processing ----------------------------------------------------------------
+    def _get_job_channel(self):
+        return self.backend_id._get_inbox_channel()
+
     def _job_process(self):
         """queue_job entry point: one attempt at processing the message."""
         self.ensure_one()
@@ -203,20 +211,6 @@ class IntegrationInboxMessage(models.Model):
         if self.state not in ("queued", "failed"):
             return f"nothing to do in state {self.state}"
         return self._process()
-
-    def _lock(self):
-        """Lock the message row for this transaction; False if someone else has it."""
-        try:
-            with mute_logger("odoo.sql_db"), self.env.cr.savepoint(flush=False):
-                self.env.cr.execute(
-                    "SELECT id FROM integration_inbox_message WHERE id = %s "
-                    "FOR UPDATE NOWAIT",
-                    (self.id,),
-                )
-        except psycopg2.errors.LockNotAvailable:
-            return False
-        self.invalidate_recordset()
-        return True
 
     def _process(self):
         backend = self.backend_id.with_context(
@@ -236,8 +230,13 @@ class IntegrationInboxMessage(models.Model):
             attempt_count=self.attempt_count + 1,
         )
         try:
-            with self.env.cr.savepoint():
-                result = handler(self)
+            with self.env.cr.savepoint(), tracing.correlation(self.correlation_id):
+                result = handler(
+                    self.with_context(
+                        integration_message_id=self.id,
+                        integration_correlation_id=self.correlation_id,
+                    )
+                )
         except DependencyNotReady as err:
             outcome = self._wait_for_dependency(err)
         except PermanentError as err:
@@ -279,22 +278,6 @@ class IntegrationInboxMessage(models.Model):
         self._set_state("done", **values)
         return "done"
 
-    def _fail(self, error, permanent=False, seconds=None):
-        policy = self.backend_id.retry_policy_id
-        values = {
-            "last_error": self._truncate_error(self._describe_error(error)),
-            "last_traceback": traceback.format_exc(),
-        }
-        if permanent or self.attempt_count >= policy.max_attempts:
-            self._set_state("dead", next_attempt_at=False, **values)
-            _logger.warning("inbox message %s dead: %s", self.id, values["last_error"])
-            return "dead"
-        delay = seconds if seconds is not None else policy._get_delay(self.attempt_count)
-        eta = fields.Datetime.now() + timedelta(seconds=delay)
-        self._set_state("failed", next_attempt_at=eta, **values)
-        self._schedule_retry(eta)
-        return "failed"
-
     def _wait_for_dependency(self, error):
         policy = self.backend_id.retry_policy_id
         waits = self.dependency_wait_count + 1
@@ -319,35 +302,6 @@ class IntegrationInboxMessage(models.Model):
         self._set_state("failed", next_attempt_at=eta, **values)
         self._schedule_retry(eta)
         return "waiting"
-
-    def _schedule_retry(self, eta):
-        backend = self.backend_id
-        self.sudo().with_delay(
-            channel=backend._get_inbox_channel(),
-            priority=self.priority,
-            eta=eta,
-            identity_key=self._job_identity(),
-            description=f"Retry {self.topic} ({backend.name})",
-        )._job_process()
-
-    @api.model
-    def _describe_error(self, error):
-        if isinstance(error, psycopg2.Error):
-            return f"{type(error).__name__}: {error.pgerror or error}".strip()
-        return f"{type(error).__name__}: {error}"
-
-    def _record_attempt(self, started_at, start, outcome):
-        error = self.last_error if outcome in ("failed", "dead", "waiting") else False
-        self.env["integration.message.attempt"].sudo().create(
-            {
-                "inbox_message_id": self.id,
-                "started_at": started_at,
-                "duration_ms": int((time.monotonic() - start) * 1000),
-                "outcome": outcome,
-                "error": error,
-                "traceback": self.last_traceback if error else False,
-            }
-        )
 
     # -- user actions --------------------------------------------------------------
     def action_retry_now(self):

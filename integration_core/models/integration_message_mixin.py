@@ -1,8 +1,17 @@
 import json
+import logging
+import time
+import traceback
+from datetime import timedelta
+
+import psycopg2
 
 from odoo import api, fields, models
+from odoo.tools import mute_logger
 
 from ..exceptions import IllegalTransition
+
+_logger = logging.getLogger(__name__)
 
 ERROR_MAX_LENGTH = 4000
 
@@ -17,6 +26,9 @@ class IntegrationMessageMixin(models.AbstractModel):
 
     # {state: states reachable from it}; subclasses define their own.
     _transitions = {}
+    # attempt field pointing to the message, and the queue_job entry point
+    _attempt_link_field = None
+    _job_method = None
 
     backend_id = fields.Many2one(
         "integration.backend", required=True, index=True, ondelete="cascade"
@@ -42,11 +54,17 @@ class IntegrationMessageMixin(models.AbstractModel):
         string="Record ID", model_field="res_model", readonly=True, index=True
     )
 
+    @api.depends("payload")
+    @api.depends_context("uid")
     def _compute_payload_pretty(self):
+        # personal data (backend's masked paths) is hidden from non-managers
         for message in self:
+            payload = message.payload
+            if payload is not None and message.backend_id:
+                payload = message.backend_id._mask_payload(payload)
             message.payload_pretty = (
-                json.dumps(message.payload, indent=2, sort_keys=True, ensure_ascii=False)
-                if message.payload is not None
+                json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False)
+                if payload is not None
                 else False
             )
 
@@ -113,3 +131,84 @@ class IntegrationMessageMixin(models.AbstractModel):
             )
         )
         jobs.button_cancelled()
+
+    def _get_job_channel(self):
+        """queue_job channel of the message's jobs."""
+        raise NotImplementedError
+
+    def _delay_job(self, eta=None, label="Run"):
+        """Queue the message's job; queue_job only sees it once this transaction
+        commits, and the identity key keeps one waiting job per message."""
+        self.ensure_one()
+        backend = self.backend_id
+        delayable = self.sudo().with_delay(
+            channel=self._get_job_channel(),
+            priority=self.priority,
+            eta=eta,
+            identity_key=self._job_identity(),
+            description=f"{label} {self.topic} ({backend.name})",
+        )
+        return getattr(delayable, self._job_method)()
+
+    def _schedule_retry(self, eta):
+        self._delay_job(eta, "Retry")
+
+    def _lock(self):
+        """Lock the message row for this transaction; False if someone else has it."""
+        try:
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    f"SELECT id FROM {self._table} WHERE id = %s FOR UPDATE NOWAIT",  # noqa: S608
+                    (self.id,),
+                )
+        except psycopg2.errors.LockNotAvailable:
+            return False
+        self.invalidate_recordset()
+        return True
+
+    # -- failures ------------------------------------------------------------------
+    def _fail(self, error, permanent=False, seconds=None, values=None):
+        """Count a failed attempt: ``failed`` with a retry job by the backend's
+        policy (or after ``seconds``), or ``dead`` once permanent or out of budget.
+
+        :returns: the outcome, ``"failed"`` or ``"dead"``
+        """
+        policy = self.backend_id.retry_policy_id
+        values = dict(
+            values or {},
+            last_error=self._truncate_error(self._describe_error(error)),
+            last_traceback=traceback.format_exc(),
+        )
+        if permanent or self.attempt_count >= policy.max_attempts:
+            self._set_state("dead", next_attempt_at=False, **values)
+            _logger.warning(
+                "%s %s dead: %s", self._description, self.id, values["last_error"]
+            )
+            return "dead"
+        delay = seconds if seconds is not None else policy._get_delay(self.attempt_count)
+        eta = fields.Datetime.now() + timedelta(seconds=delay)
+        self._set_state("failed", next_attempt_at=eta, **values)
+        self._schedule_retry(eta)
+        return "failed"
+
+    @api.model
+    def _describe_error(self, error):
+        if isinstance(error, psycopg2.Error):
+            return f"{type(error).__name__}: {error.pgerror or error}".strip()
+        return f"{type(error).__name__}: {error}"
+
+    def _record_attempt(self, started_at, start, outcome, **values):
+        error = self.last_error if outcome in ("failed", "dead", "waiting") else False
+        self.env["integration.message.attempt"].sudo().create(
+            dict(
+                values,
+                **{
+                    self._attempt_link_field: self.id,
+                    "started_at": started_at,
+                    "duration_ms": int((time.monotonic() - start) * 1000),
+                    "outcome": outcome,
+                    "error": error,
+                    "traceback": self.last_traceback if error else False,
+                },
+            )
+        )

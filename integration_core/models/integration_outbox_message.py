@@ -1,10 +1,25 @@
 import logging
+import time
+from datetime import timedelta
+
+import psycopg2
 
 from odoo import api, fields, models
+from odoo.tools import mute_logger
+
+from .. import http_client
+from ..exceptions import (
+    OutboundDeferred,
+    PermanentError,
+    PermanentHttpError,
+    RetryableError,
+    TransientHttpError,
+)
 
 _logger = logging.getLogger(__name__)
 
-RESPONSE_BODY_MAX_LENGTH = 4000
+# Seconds after its predecessor's next attempt a message checks again.
+PREDECESSOR_RECHECK = 2.0
 
 
 class IntegrationOutboxMessage(models.Model):
@@ -12,6 +27,8 @@ class IntegrationOutboxMessage(models.Model):
     _description = "Integration Outbound Message"
     _inherit = ["integration.message.mixin"]
     _order = "id desc"
+    _attempt_link_field = "outbox_message_id"
+    _job_method = "_job_send"
 
     _transitions = {
         "pending": ("sending", "superseded", "cancelled", "pending"),
@@ -39,7 +56,17 @@ class IntegrationOutboxMessage(models.Model):
         index=True,
         copy=False,
     )
-    coalesce_key = fields.Char(index=True)
+    coalesce_key = fields.Char(
+        index=True,
+        help="Messages of one key replace each other while waiting: only the "
+        "latest is sent.",
+    )
+    sequence_key = fields.Char(
+        index=True, help="Messages of one key are sent in enqueue order."
+    )
+    superseded_by_id = fields.Many2one(
+        "integration.outbox.message", readonly=True, copy=False, index="btree_not_null"
+    )
     response_status = fields.Integer(readonly=True, copy=False)
     response_body = fields.Text(readonly=True, copy=False)
     sent_at = fields.Datetime(readonly=True, copy=False)
@@ -57,7 +84,14 @@ class IntegrationOutboxMessage(models.Model):
 
     @api.model
     def _enqueue(
-        self, backend, topic, payload, idempotency_key=None, coalesce_key=None, record=None
+        self,
+        backend,
+        topic,
+        payload,
+        idempotency_key=None,
+        coalesce_key=None,
+        record=None,
+        sequence_key=None,
     ):
         """See :meth:`integration.backend._outbox_enqueue`."""
         values = {
@@ -65,6 +99,7 @@ class IntegrationOutboxMessage(models.Model):
             "topic": topic,
             "payload": payload,
             "coalesce_key": coalesce_key,
+            "sequence_key": sequence_key,
             "correlation_id": self.env.context.get("integration_correlation_id"),
             "priority": backend._get_topic_priority(topic),
         }
@@ -75,25 +110,183 @@ class IntegrationOutboxMessage(models.Model):
         message = self.sudo().create(dict(values, idempotency_key=idempotency_key or "-"))
         if not idempotency_key:
             message.idempotency_key = f"{backend.backend_type}-out-{message.id}"
+            # the placeholder must be gone before the next create in this transaction
+            message.flush_recordset(["idempotency_key"])
+        if coalesce_key:
+            older = message._lock_coalescible()
+            if older:
+                self.sudo()._coalesce(older, message)
         message._enqueue_sending()
         return message.with_env(self.env)
+
+    def _lock_coalescible(self):
+        """Older waiting messages of this one's coalesce key, locked for this
+        transaction. One being sent right now (locked elsewhere) is left out: it
+        goes out, and this one after it."""
+        self.ensure_one()
+        self.flush_model()
+        try:
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    """SELECT id FROM integration_outbox_message
+                       WHERE backend_id = %s AND coalesce_key = %s
+                         AND state IN ('pending', 'failed') AND id < %s
+                       ORDER BY id
+                       FOR UPDATE SKIP LOCKED""",
+                    (self.backend_id.id, self.coalesce_key, self.id),
+                )
+                ids = [row[0] for row in self.env.cr.fetchall()]
+        except psycopg2.errors.SerializationFailure:
+            # one of them changed since our snapshot (just sent): keep all, the
+            # ordering rule sends them one after the other
+            return self.browse()
+        return self.browse(ids)
+
+    @api.model
+    def _coalesce(self, older_pending, new_message):
+        """Fold the older waiting messages of a coalesce key into ``new_message``.
+
+        The default supersedes them (the latest payload wins). Connectors whose
+        payloads are partial updates override it to merge ``older_pending``
+        payloads into ``new_message.payload`` first, then call ``super()``.
+        """
+        older_pending._cancel_pending_jobs()
+        older_pending._set_state(
+            "superseded", superseded_by_id=new_message.id, next_attempt_at=False
+        )
+
+    def _get_job_channel(self):
+        return self.backend_id._get_outbox_channel()
 
     def _enqueue_sending(self, eta=None):
         """Queue the send job; queue_job only sees it once this transaction commits."""
         self._cancel_pending_jobs()
         for message in self:
-            backend = message.backend_id
-            message.sudo().with_delay(
-                channel=backend._get_outbox_channel(),
-                priority=message.priority,
-                eta=eta,
-                identity_key=message._job_identity(),
-                description=f"Send {message.topic} ({backend.name})",
-            )._job_send()
+            message._delay_job(eta, "Send")
 
+    # -- sending -------------------------------------------------------------------
     def _job_send(self):
         """queue_job entry point: one attempt at delivering the message."""
         self.ensure_one()
+        if not self._lock():
+            return "locked by another transaction"
         if self.state not in ("pending", "failed"):
             return f"nothing to do in state {self.state}"
-        return self.backend_id._outbox_send(self)
+        predecessor = self._get_waiting_predecessor()
+        if predecessor:
+            eta = max(predecessor.next_attempt_at or fields.Datetime.now(),
+                      fields.Datetime.now())
+            return self._postpone(
+                self.env._("waiting for message %s to be sent first", predecessor.id),
+                (eta - fields.Datetime.now()).total_seconds() + PREDECESSOR_RECHECK,
+            )
+        return self._send()
+
+    def _get_waiting_predecessor(self):
+        """The oldest earlier message of the same coalesce or sequence key not yet
+        delivered: this one must not overtake it."""
+        keys = []
+        if self.coalesce_key:
+            keys.append(("coalesce_key", "=", self.coalesce_key))
+        if self.sequence_key:
+            keys.append(("sequence_key", "=", self.sequence_key))
+        if not keys:
+            return self.browse()
+        return self.search(
+            [
+                ("backend_id", "=", self.backend_id.id),
+                ("id", "<", self.id),
+                ("state", "in", ("pending", "sending", "failed")),
+            ]
+            + ["|"] * (len(keys) - 1)
+            + keys,
+            order="id",
+            limit=1,
+        )
+
+    def _send(self):
+        backend = self.backend_id.with_context(
+            integration_message_id=self.id,
+            integration_correlation_id=self.correlation_id,
+        )
+        previous_state = self.state
+        started_at = fields.Datetime.now()
+        start = time.monotonic()
+        self._set_state("sending", attempt_count=self.attempt_count + 1)
+        response = None
+        try:
+            with self.env.cr.savepoint():
+                response = backend._outbox_send(self)
+        except OutboundDeferred as err:
+            # nothing was sent: the attempt is given back
+            self._set_state(previous_state, attempt_count=self.attempt_count - 1)
+            return self._postpone(str(err), err.seconds)
+        except PermanentHttpError as err:
+            outcome = self._fail(
+                err, permanent=True, values=self._response_values(err.response)
+            )
+        except TransientHttpError as err:
+            outcome = self._fail(
+                err, seconds=err.seconds, values=self._response_values(err.response)
+            )
+        except PermanentError as err:
+            outcome = self._fail(err, permanent=True)
+        except RetryableError as err:
+            outcome = self._fail(err, seconds=err.seconds)
+        except Exception as err:  # pylint: disable=broad-except
+            # unknown errors (a bug in a prepare hook, a lock conflict) are retried
+            # by policy: a later attempt or a corrected configuration fixes them
+            outcome = self._fail(err)
+        else:
+            self._set_state(
+                "sent",
+                sent_at=fields.Datetime.now(),
+                next_attempt_at=False,
+                last_error=False,
+                **self._response_values(response),
+            )
+            outcome = "sent"
+        self._record_attempt(
+            started_at, start, outcome, response_status=self.response_status or False
+        )
+        return outcome
+
+    @api.model
+    def _response_values(self, response):
+        if response is None:
+            return {"response_status": False, "response_body": False}
+        return {
+            "response_status": response.status,
+            "response_body": http_client.truncate_body(response.text),
+        }
+
+    def _postpone(self, reason, seconds):
+        """Try again in ``seconds`` without spending an attempt (nothing was sent)."""
+        eta = fields.Datetime.now() + timedelta(seconds=max(seconds or 0, 1.0))
+        self.write({"next_attempt_at": eta, "last_error": self._truncate_error(reason)})
+        self._schedule_retry(eta)
+        return "waiting"
+
+    # -- user actions --------------------------------------------------------------
+    def action_retry_now(self):
+        """Send failed or dead messages again at once, with a fresh budget."""
+        self.filtered(lambda m: m.state in ("failed", "dead"))._resend()
+        return True
+
+    def action_replay(self):
+        """Send sent, dead or cancelled messages again (same idempotency key)."""
+        self.filtered(lambda m: m.state in ("sent", "dead", "cancelled"))._resend()
+        return True
+
+    def _resend(self):
+        for message in self:
+            message._set_state("pending", attempt_count=0, next_attempt_at=False)
+        self._enqueue_sending()
+
+    def action_mark_ignored(self, reason=None):
+        """Give up sending these messages, with the user's reason."""
+        reason = reason or self.env._("cancelled by %s", self.env.user.name)
+        messages = self.filtered(lambda m: m.state in ("pending", "failed", "dead"))
+        messages._cancel_pending_jobs()
+        messages._set_state("cancelled", next_attempt_at=False, last_error=reason)
+        return True

@@ -1,0 +1,248 @@
+"""Outbound side of ``integration.backend``: HTTP settings, shared rate limit,
+circuit breaker, and the delivery hooks connectors implement per backend type.
+
+Kept apart from ``integration_backend.py`` (connection and intake hooks) so the
+delivery code reads on its own. The HTTP mechanics are in ``http_client.py``,
+the rate limit and circuit decisions in ``flow_control.py``.
+"""
+
+import contextlib
+import logging
+import time
+from datetime import UTC, datetime
+
+from odoo import fields, models
+from odoo.sql_db import TestCursor
+
+from .. import http_client
+from ..exceptions import OutboundDeferred, PermanentHttpError, TransientHttpError
+from ..flow_control import CLOSED, HALF_OPEN, OPEN, FlowStore
+
+_logger = logging.getLogger(__name__)
+
+# Statuses whose Retry-After holds every call of the backend, not only this one.
+BACKEND_WIDE_RETRY_AFTER = (429, 503)
+
+
+class IntegrationBackend(models.Model):
+    _inherit = "integration.backend"
+
+    api_base_url = fields.Char(
+        string="API Base URL", help="Relative request paths are resolved against it."
+    )
+    connect_timeout = fields.Float(
+        default=5.0, required=True, help="Seconds to wait for a connection."
+    )
+    read_timeout = fields.Float(
+        default=30.0, required=True, help="Seconds to wait for a response."
+    )
+    rate_limit_per_second = fields.Float(
+        help="Calls per second allowed to the provider, all workers together "
+        "(0 = no limit)."
+    )
+    rate_limit_burst = fields.Integer(
+        default=1,
+        help="Calls that may go out at once after a quiet period. In any second "
+        "the provider sees at most rate + burst - 1 calls.",
+    )
+    circuit_failure_threshold = fields.Integer(
+        default=5,
+        required=True,
+        help="Consecutive failed calls (network errors, timeouts, 5xx) that open "
+        "the circuit (0 = never).",
+    )
+    circuit_cooldown = fields.Integer(
+        default=60,
+        required=True,
+        help="Seconds the circuit stays open before one trial call.",
+    )
+    circuit_state = fields.Selection(
+        [(CLOSED, "Closed"), (OPEN, "Open"), (HALF_OPEN, "Half-open")],
+        compute="_compute_circuit",
+    )
+    circuit_failure_count = fields.Integer(
+        compute="_compute_circuit", string="Consecutive Failures"
+    )
+    circuit_open_until = fields.Datetime(compute="_compute_circuit")
+    circuit_last_failure = fields.Text(compute="_compute_circuit")
+
+    def init(self):
+        super().init()
+        FlowStore(self.env.cr).ensure_table()
+
+    @contextlib.contextmanager
+    def _flow_store(self):
+        """The shared flow state, in a short transaction committed on exit."""
+        with self.env.registry.cursor() as cr:
+            store = FlowStore(cr)
+            if not isinstance(cr, TestCursor):
+                # a test cursor is a savepoint in the test's transaction
+                store.read_committed()
+            yield store
+
+    def _compute_circuit(self):
+        ids = [backend.id for backend in self if isinstance(backend.id, int)]
+        states = {}
+        if ids:
+            with self._flow_store() as store:
+                states = store.read(ids)
+        for backend in self:
+            state = states.get(backend.id, {})
+            opened_until = state.get("opened_until")
+            backend.circuit_state = state.get("circuit_state") or CLOSED
+            backend.circuit_failure_count = state.get("failure_count") or 0
+            backend.circuit_open_until = (
+                datetime.fromtimestamp(opened_until, UTC).replace(tzinfo=None)
+                if opened_until and backend.circuit_state == OPEN
+                else False
+            )
+            backend.circuit_last_failure = state.get("last_failure") or False
+
+    def action_reset_circuit(self):
+        """Close the circuit now: calls resume without waiting for the cool-down."""
+        with self._flow_store() as store:
+            store.reset_circuit(self.ids)
+        self.invalidate_recordset(
+            ["circuit_state", "circuit_failure_count", "circuit_open_until"]
+        )
+        for backend in self:
+            backend.message_post(body=self.env._("Circuit breaker reset."))
+        return True
+
+    # -- HTTP ----------------------------------------------------------------------
+    def _get_http_timeout(self):
+        self.ensure_one()
+        return (self.connect_timeout or 5.0, self.read_timeout or 30.0)
+
+    def _get_outbound_max_wait(self):
+        """Seconds a call may sleep for its rate-limit slot; beyond, it is postponed."""
+        return 10.0
+
+    def _http_request(self, method, path_or_url, json=None, params=None, headers=None):
+        """Call the provider through the backend's rate limit and circuit breaker.
+
+        :returns: an ``http_client.Response`` (2xx only)
+        :raises OutboundDeferred: the circuit is open or the wait is too long;
+            nothing was sent
+        :raises TransientHttpError: network error, timeout, 408/425/429/5xx
+        :raises PermanentHttpError: other 4xx
+        """
+        self.ensure_one()
+        url = http_client.build_url(self.api_base_url, path_or_url)
+        timeout = self._get_http_timeout()
+        with self._flow_store() as store:
+            admission = store.admit(
+                self.id,
+                self.rate_limit_per_second,
+                self.rate_limit_burst,
+                self._get_outbound_max_wait(),
+                probe_timeout=sum(timeout) + 5.0,
+            )
+        if not admission.allowed:
+            raise OutboundDeferred(
+                self.env._(
+                    "%(reason)s on %(backend)s: waiting %(seconds).1f s",
+                    reason=admission.reason,
+                    backend=self.name,
+                    seconds=admission.retry_in,
+                ),
+                seconds=admission.retry_in,
+            )
+        if admission.wait:
+            time.sleep(admission.wait)
+        session = http_client.get_session((self.env.cr.dbname, self.id))
+        try:
+            response = http_client.send(
+                session, method, url, timeout, json=json, params=params, headers=headers
+            )
+        except TransientHttpError as err:
+            self._flow_after_call(admission, err.response, not err.throttled, str(err))
+            raise
+        except PermanentHttpError as err:
+            self._flow_after_call(admission, err.response, False)
+            raise
+        self._flow_after_call(admission, response, False)
+        return response
+
+    def _flow_after_call(self, admission, response, failed, error=None):
+        """Feed one call's outcome to the circuit and the provider throttle."""
+        hold = 0.0
+        if response is not None:
+            hold = self._outbox_throttle_delay(response) or 0.0
+            if response.status in BACKEND_WIDE_RETRY_AFTER:
+                hold = max(
+                    hold,
+                    http_client.parse_retry_after(response.headers.get("Retry-After"))
+                    or 0.0,
+                )
+        if not (failed or hold or admission.probe or not admission.clean):
+            return
+        with self._flow_store() as store:
+            if hold:
+                store.throttle(self.id, hold)
+            if failed or admission.probe or not admission.clean:
+                state = store.record(
+                    self.id,
+                    not failed,
+                    self.circuit_failure_threshold,
+                    self.circuit_cooldown,
+                    error=error,
+                )
+                if state == OPEN and (failed and (admission.clean or admission.probe)):
+                    _logger.warning("circuit of backend %s open: %s", self.id, error)
+
+    # -- delivery ------------------------------------------------------------------
+    def _outbox_send(self, message):
+        """Deliver one outbound message: prepare, call, hand the response back.
+
+        :returns: the ``http_client.Response`` of the delivery call
+        """
+        self.ensure_one()
+        request = self._outbox_prepare_request(message)
+        headers = dict(request.get("headers") or {})
+        if self._outbox_supports_idempotency_key():
+            headers.setdefault("Idempotency-Key", message.idempotency_key)
+        response = self._http_request(
+            request.get("method", "POST"),
+            request.get("url") or request["path"],
+            json=request.get("json"),
+            params=request.get("params"),
+            headers=headers,
+        )
+        try:
+            self._outbox_handle_response(message, response)
+        except Exception as err:
+            # The provider took the call: sending again could create it twice.
+            raise PermanentHttpError(
+                self.env._(
+                    "delivered (HTTP %(status)s) but handling the response failed: "
+                    "%(error)s",
+                    status=response.status,
+                    error=err,
+                ),
+                response=response,
+            ) from err
+        return response
+
+    def _outbox_prepare_request(self, message):
+        """The call delivering ``message``: a dict with ``method``, ``path`` (relative
+        to ``api_base_url``) or ``url``, and optional ``json``, ``params``, ``headers``.
+
+        The default POSTs the payload to ``<api_base_url>/<topic>``; connectors
+        override it per topic and may make preliminary calls with
+        :meth:`_http_request`.
+        """
+        return {"method": "POST", "path": message.topic, "json": message.payload}
+
+    def _outbox_handle_response(self, message, response):
+        """Use a successful response (store external ids...); the default does nothing."""
+        return None
+
+    def _outbox_supports_idempotency_key(self):
+        """Whether the provider deduplicates on an ``Idempotency-Key`` header."""
+        return self.backend_type == "generic"
+
+    def _outbox_throttle_delay(self, response):
+        """Seconds every call of this backend must wait, read from the provider's
+        throttle headers of ``response`` (None: no hold)."""
+        return None
