@@ -1,0 +1,163 @@
+"""Shopify order intake throughput with the real job runner.
+
+Posts N signed ``orders/create`` webhooks (3 lines, shipping, a discount) to a
+server with 2 HTTP workers and the queue_job runner, waits until every message
+is done (a confirmed sale order each), and prints orders/s beside the raw ORM
+creation and confirmation of the same N orders (partner, order, lines,
+``action_confirm``, one commit per order) measured in the same run, and the
+ratio (target >= 0.85).
+
+Usage: .venv/bin/python bench/shopify_orders.py [--count 500] [--db NAME] [--keep-db]
+"""
+
+import argparse
+import os
+import sys
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.append(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "integration_shopify", "tests"))
+
+import common  # noqa: E402
+import shopify_simulator as sim  # noqa: E402
+
+SECRET = "bench-shopify-secret"
+SKUS = [f"BENCH-{i}" for i in range(10)]
+
+
+def payloads(count, tag):
+    orders = []
+    for index in range(count):
+        lines = [(SKUS[(index + k) % len(SKUS)], 1 + k, f"{10 + k}.50") for k in range(3)]
+        lines[0] = lines[0] + ("1.00",)
+        orders.append(
+            sim.order_payload(lines, shipping=("Standard", "5.00"), name=f"#{tag}-{index}",
+                              email=f"buyer{index % 50}@bench.example")
+        )
+    return orders
+
+
+def raw_orm(env, orders):
+    """The same orders straight through the ORM: the baseline."""
+    from odoo import Command
+
+    products = {p.default_code: p for p in env["product.product"].search([("default_code", "in", SKUS)])}
+    shipping = env["product.product"].search([("default_code", "=", "SHOPIFY-SHIPPING")], limit=1)
+    for order in orders:
+        partner = env["res.partner"].search([("email", "=ilike", order["email"])], limit=1)
+        if not partner:
+            partner = env["res.partner"].create({"name": order["email"], "email": order["email"]})
+        lines = [
+            Command.create({
+                "product_id": products[item["sku"]].id,
+                "product_uom_qty": item["quantity"],
+                "price_unit": float(item["price"]),
+                "discount": sum(float(a["amount"]) for a in item["discount_allocations"])
+                / (float(item["price"]) * item["quantity"]) * 100,
+                "tax_id": [Command.clear()],
+            })
+            for item in order["line_items"]
+        ]
+        lines.append(Command.create({"product_id": shipping.id, "price_unit": 5.0, "tax_id": [Command.clear()]}))
+        sale = env["sale.order"].create(
+            {"partner_id": partner.id, "client_order_ref": order["name"], "order_line": lines}
+        )
+        sale.action_confirm()
+        env.cr.commit()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=500)
+    parser.add_argument("--db", help="existing database with integration_shopify")
+    parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument("--senders", type=int, default=4, help="concurrent webhook senders")
+    args = parser.parse_args()
+
+    common.ensure_bootstrapped()
+    db = args.db or "integration_bench_shopify"
+    if not args.db:
+        common.create_database(db, "integration_shopify")
+    registry = common.odoo_registry(db)
+    from odoo import SUPERUSER_ID, api
+
+    run_id = uuid.uuid4().hex[:6]
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
+        for sku in SKUS:
+            if not env["product.product"].search([("default_code", "=", sku)]):
+                env["product.product"].create(
+                    {"name": sku, "default_code": sku, "type": "consu", "is_storable": True,
+                     "taxes_id": [(5,)]}
+                )
+        backend = env["integration.backend"].create(
+            {"name": f"Bench Shopify {run_id}", "backend_type": "shopify",
+             "webhook_secret": SECRET, "shopify_tax_fallback": "none"}
+        )
+        backend._shopify_get_shipping_product()
+        token, backend_id = backend.webhook_token, backend.id
+
+    # baseline: raw ORM in this process
+    baseline_orders = payloads(args.count, f"raw{run_id}")
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
+        start = time.monotonic()
+        raw_orm(env, baseline_orders)
+        raw_seconds = time.monotonic() - start
+
+    orders = payloads(args.count, f"wh{run_id}")
+    try:
+        with common.odoo_server(db) as base_url:
+            url = f"{base_url}/integration/webhook/{token}"
+            senders = [sim.WebhookSender(url, SECRET) for _i in range(args.senders)]
+            start = time.monotonic()
+
+            def post(index):
+                response = senders[index % len(senders)].send("orders/create", orders[index])
+                if response.status_code != 200:
+                    raise RuntimeError(f"webhook refused: {response.status_code} {response.text}")
+
+            with ThreadPoolExecutor(args.senders) as pool:
+                list(pool.map(post, range(len(orders))))
+            intake_seconds = time.monotonic() - start
+
+            def done():
+                with registry.cursor() as cr:
+                    cr.execute(
+                        "SELECT state, count(*) FROM integration_inbox_message "
+                        "WHERE backend_id = %s GROUP BY state",
+                        (backend_id,),
+                    )
+                    states = dict(cr.fetchall())
+                    if states.get("dead"):
+                        raise RuntimeError(f"dead messages: {states}")
+                    return states.get("done", 0)
+
+            common.wait_until(done, args.count, interval=0.5)
+            pipeline_seconds = time.monotonic() - start
+        with registry.cursor() as cr:
+            cr.execute(
+                """SELECT count(*) FROM integration_shopify_order_binding b
+                   JOIN sale_order o ON o.id = b.sale_order_id
+                   WHERE b.backend_id = %s AND o.state = 'sale'""",
+                (backend_id,),
+            )
+            confirmed = cr.fetchone()[0]
+    finally:
+        if not args.db and not args.keep_db:
+            common.drop_database(db)
+
+    raw_rate = args.count / raw_seconds
+    rate = args.count / pipeline_seconds
+    print(f"orders: {args.count}, confirmed through webhooks: {confirmed}")
+    print(f"raw ORM create+confirm (1 process):   {raw_rate:8.1f} orders/s ({raw_seconds:.1f} s)")
+    print(f"webhooks -> jobs -> confirmed orders: {rate:8.1f} orders/s ({pipeline_seconds:.1f} s; "
+          f"intake {args.count / intake_seconds:.0f} webhooks/s)")
+    print(f"ratio pipeline / raw ORM: {rate / raw_rate:.2f} (target >= 0.85)")
+
+
+if __name__ == "__main__":
+    main()
