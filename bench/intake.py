@@ -1,0 +1,161 @@
+"""Webhook intake throughput and latency on a real server with 2 workers.
+
+Starts Odoo (``--workers=2``) on a database with integration_core, creates a
+generic backend with a Standard Webhooks secret, then, from other processes,
+posts for a fixed time: first ``GET /web/health`` (the baseline: the same
+server's cheapest route), then signed webhooks. Prints requests/s, p50/p99
+latency of both, and the ratio accepted/s : health/s (target >= 0.8).
+
+Usage: .venv/bin/python bench/intake.py [--seconds 15] [--clients 4] [--db NAME]
+"""
+
+import argparse
+import base64
+import http.client
+import json
+import multiprocessing
+import os
+import statistics
+import sys
+import time
+import uuid
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import common  # noqa: E402
+
+
+def sign(secret_bytes, msg_id, timestamp, body):
+    import hashlib
+    import hmac
+
+    signed = f"{msg_id}.{timestamp}.".encode() + body
+    digest = hmac.new(secret_bytes, signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def client(base_url, mode, path, secret, seconds, queue):
+    """One sender: sequential requests on fresh connections until the time is up."""
+    host, port = base_url.removeprefix("http://").split(":")
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    latencies, statuses = [], {}
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        if mode == "health":
+            start = time.perf_counter()
+            conn.request("GET", "/web/health")
+        else:
+            msg_id = f"msg_{uuid.uuid4().hex}"
+            stamp = str(int(time.time()))
+            body = json.dumps(
+                {"type": "integration.ping", "timestamp": stamp,
+                 "data": {"id": msg_id, "qty": 3, "sku": "BENCH-1"}}
+            ).encode()
+            headers = {
+                "Content-Type": "application/json",
+                "webhook-id": msg_id,
+                "webhook-timestamp": stamp,
+                "webhook-signature": sign(key, msg_id, stamp, body),
+            }
+            start = time.perf_counter()
+            conn.request("POST", path, body=body, headers=headers)
+        response = conn.getresponse()
+        response.read()
+        latencies.append(time.perf_counter() - start)
+        statuses[response.status] = statuses.get(response.status, 0) + 1
+        conn.close()
+    queue.put((latencies, statuses))
+
+
+def load(base_url, mode, path, secret, seconds, clients):
+    queue = multiprocessing.Queue()
+    procs = [
+        multiprocessing.Process(
+            target=client, args=(base_url, mode, path, secret, seconds, queue)
+        )
+        for _ in range(clients)
+    ]
+    start = time.monotonic()
+    for proc in procs:
+        proc.start()
+    results = [queue.get(timeout=seconds + 120) for _ in procs]
+    for proc in procs:
+        proc.join(30)
+    elapsed = time.monotonic() - start
+    latencies = sorted(lat for lats, _ in results for lat in lats)
+    statuses = {}
+    for _, counts in results:
+        for status, count in counts.items():
+            statuses[status] = statuses.get(status, 0) + count
+    return elapsed, latencies, statuses
+
+
+def percentile(sorted_values, fraction):
+    if not sorted_values:
+        return float("nan")
+    return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * fraction))]
+
+
+def report(label, elapsed, latencies, statuses, ok_status):
+    ok = statuses.get(ok_status, 0)
+    rate = ok / elapsed
+    print(
+        f"{label:<22} {ok:>7} ok in {elapsed:5.1f} s = {rate:8.1f}/s   "
+        f"p50 {percentile(latencies, 0.5) * 1000:6.1f} ms   "
+        f"p99 {percentile(latencies, 0.99) * 1000:6.1f} ms   statuses {statuses}"
+    )
+    return rate
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--db", help="existing database with integration_core")
+    parser.add_argument("--keep-db", action="store_true")
+    args = parser.parse_args()
+    args.seconds = min(max(args.seconds, 1.0), 120.0)  # bounded
+
+    common.ensure_bootstrapped()
+    db = args.db or "integration_bench_intake"
+    if not args.db:
+        common.create_database(db, "integration_core")
+    registry = common.odoo_registry(db)
+    from odoo import SUPERUSER_ID, api
+
+    secret = "whsec_" + base64.b64encode(os.urandom(24)).decode()
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        backend = env["integration.backend"].create(
+            {"name": f"bench intake {uuid.uuid4().hex[:8]}", "webhook_secret": secret}
+        )
+        backend_id, path = backend.id, f"/integration/webhook/{backend.webhook_token}"
+    try:
+        with common.odoo_server(db) as base_url:
+            # warm both routes up (registry, routing map) before measuring
+            load(base_url, "health", path, secret, 1, 1)
+            load(base_url, "webhook", path, secret, 1, 1)
+            health = load(base_url, "health", path, secret, args.seconds, args.clients)
+            intake = load(base_url, "webhook", path, secret, args.seconds, args.clients)
+        with registry.cursor() as cr:
+            cr.execute(
+                "SELECT count(*) FROM integration_inbox_message WHERE backend_id = %s",
+                (backend_id,),
+            )
+            stored = cr.fetchone()[0]
+    finally:
+        registry.delete(db)
+        if not args.db and not args.keep_db:
+            common.drop_database(db)
+
+    print(f"server: 2 HTTP workers; {args.clients} client processes, {args.seconds:.0f} s each")
+    health_rate = report("GET /web/health", *health, ok_status=200)
+    intake_rate = report("POST webhook accepted", *intake, ok_status=200)
+    print(f"stored messages:       {stored} (includes warm-up)")
+    print(f"ratio accepted/health:  {intake_rate / health_rate:.2f} (target >= 0.8)")
+    print(f"median webhook latency {statistics.median(intake[1]) * 1000:.1f} ms (budget 50 ms)")
+
+
+if __name__ == "__main__":
+    main()
