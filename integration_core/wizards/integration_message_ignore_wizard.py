@@ -10,6 +10,6 @@ class IntegrationMessageIgnoreWizard(models.TransientModel):
     def action_confirm(self):
         model = self.env.context.get("active_model")
         ids = self.env.context.get("active_ids") or []
-        if model in ("integration.inbox.message",):
+        if model in ("integration.inbox.message", "integration.outbox.message"):
             self.env[model].browse(ids).action_mark_ignored(self.reason)
         return {"type": "ir.actions.act_window_close"}

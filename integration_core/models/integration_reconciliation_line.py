@@ -1,0 +1,55 @@
+import json
+
+from odoo import fields, models
+
+
+class IntegrationReconciliationLine(models.Model):
+    """An object the provider has and Odoo lacks (or holds differently)."""
+
+    _name = "integration.reconciliation.line"
+    _description = "Integration Reconciliation Line"
+    _order = "id"
+
+    run_id = fields.Many2one(
+        "integration.reconciliation.run", required=True, index=True, ondelete="cascade"
+    )
+    backend_id = fields.Many2one(related="run_id.backend_id", store=True)
+    company_id = fields.Many2one(related="run_id.company_id", store=True)
+    status = fields.Selection(
+        [("missing", "Missing in Odoo"), ("mismatched", "Mismatched")], required=True
+    )
+    topic = fields.Char(required=True)
+    external_ref = fields.Char(index=True)
+    idempotency_key = fields.Char()
+    sequence_key = fields.Char()
+    event_at = fields.Datetime()
+    payload = fields.Json()
+    payload_pretty = fields.Text(compute="_compute_payload_pretty", string="Payload (formatted)")
+    note = fields.Char()
+    healed = fields.Boolean(readonly=True)
+    inbox_message_id = fields.Many2one(
+        "integration.inbox.message", readonly=True, ondelete="set null"
+    )
+
+    def _compute_payload_pretty(self):
+        for line in self:
+            payload = line.backend_id._mask_payload(line.payload) if line.backend_id else line.payload
+            line.payload_pretty = (
+                json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False)
+                if payload is not None
+                else False
+            )
+
+    def action_heal(self):
+        """Receive each line's event as if the provider had sent it again."""
+        for line in self.filtered(lambda l: not l.healed):
+            message, _created = line.backend_id._inbox_receive(
+                line.topic,
+                line.payload,
+                line.idempotency_key or None,
+                external_ref=line.external_ref,
+                sequence_key=line.sequence_key,
+                event_at=line.event_at,
+            )
+            line.write({"healed": True, "inbox_message_id": message.id})
+        return True
