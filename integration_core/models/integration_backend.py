@@ -233,11 +233,12 @@ class IntegrationBackend(models.Model):
         """Secrets currently accepted: the current one and the previous one until
         its ``webhook_secret_previous_until`` date."""
         self.ensure_one()
-        accepted = [self._get_secret("webhook_secret")]
+        names = ["webhook_secret"]
         until = self.webhook_secret_previous_until
         if until and until > fields.Datetime.now():
-            accepted.append(self._get_secret("webhook_secret_previous"))
-        return [secret for secret in accepted if secret]
+            names.append("webhook_secret_previous")
+        secrets_by_name = self._get_secrets(names)
+        return [secrets_by_name[name] for name in names if secrets_by_name[name]]
 
     def _webhook_requires_json(self):
         """Whether deliveries must be ``application/json`` (415 otherwise)."""

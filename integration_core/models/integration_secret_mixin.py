@@ -153,6 +153,27 @@ class IntegrationSecretMixin(models.AbstractModel):
         stored = self._secret_record(name)
         return secret_box.decrypt(stored.ciphertext) if stored else None
 
+    def _get_secrets(self, names):
+        """Plaintexts of several secret fields in one query: ``{name: value or None}``."""
+        self.ensure_one()
+        rows = (
+            self.env["integration.secret"]
+            .sudo()
+            .search_read(
+                [
+                    ("res_model", "=", self._name),
+                    ("res_id", "=", self.id),
+                    ("field_name", "in", list(names)),
+                ],
+                ["field_name", "ciphertext"],
+            )
+        )
+        found = {row["field_name"]: row["ciphertext"] for row in rows}
+        return {
+            name: secret_box.decrypt(found[name]) if name in found else None
+            for name in names
+        }
+
     def unlink(self):
         secrets = (
             self.env["integration.secret"]
