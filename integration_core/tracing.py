@@ -24,7 +24,9 @@ def _make_factory(previous):
         record.integration_correlation_id = correlation_id
         if correlation_id and isinstance(record.msg, str):
             # with arguments the prefix joins the %-format string: escape its % signs
-            prefix = correlation_id.replace("%", "%%") if record.args else correlation_id
+            prefix = (
+                correlation_id.replace("%", "%%") if record.args else correlation_id
+            )
             record.msg = f"[corr={prefix}] {record.msg}"
         return record
 
@@ -51,6 +53,7 @@ def correlation(correlation_id):
         yield
     finally:
         current_correlation_id.reset(token)
+
 
 # Installed at import: the first processing already logs with the prefix.
 install_log_record_factory()

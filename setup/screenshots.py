@@ -77,7 +77,9 @@ class Driver:
                 }
             }
         }
-        answer = requests.post(f"{self.base}/session", json=caps, timeout=TIMEOUT).json()
+        answer = requests.post(
+            f"{self.base}/session", json=caps, timeout=TIMEOUT
+        ).json()
         self.session = f"{self.base}/session/{answer['value']['sessionId']}"
 
     def call(self, method, path, payload=None):
@@ -132,7 +134,8 @@ def main():
             driver.wait_for("input[name=login]")
             driver.run(
                 f"document.querySelector('input[name=login]').value = {args.login!r};"
-                f"document.querySelector('input[name=password]').value = {args.password!r};"
+                "document.querySelector('input[name=password]').value = "
+                f"{args.password!r};"
                 "document.querySelector('form.oe_login_form').submit();"
             )
             driver.wait_for(".o_main_navbar")

@@ -72,7 +72,9 @@ class IntegrationBackend(models.Model):
         "integration.reconciliation.run", "backend_id"
     )
 
-    stat_received_24h = fields.Integer(compute="_compute_stats", string="Received (24h)")
+    stat_received_24h = fields.Integer(
+        compute="_compute_stats", string="Received (24h)"
+    )
     stat_sent_24h = fields.Integer(compute="_compute_stats", string="Sent (24h)")
     stat_done_24h = fields.Integer(compute="_compute_stats", string="Done (24h)")
     stat_failed_24h = fields.Integer(compute="_compute_stats", string="Failed (24h)")
@@ -121,8 +123,10 @@ class IntegrationBackend(models.Model):
             """SELECT backend_id,
                       count(*) FILTER (WHERE received_at >= %(since)s),
                       count(*) FILTER (WHERE done_at >= %(since)s),
-                      count(*) FILTER (WHERE state = 'failed' AND write_date >= %(since)s),
-                      count(*) FILTER (WHERE state = 'dead' AND write_date >= %(since)s),
+                      count(*) FILTER (WHERE state = 'failed'
+                                      AND write_date >= %(since)s),
+                      count(*) FILTER (WHERE state = 'dead'
+                                      AND write_date >= %(since)s),
                       count(*) FILTER (WHERE state = 'dead'),
                       count(*) FILTER (WHERE state IN %(waiting)s),
                       min(received_at) FILTER (WHERE state IN %(waiting)s),
@@ -146,8 +150,10 @@ class IntegrationBackend(models.Model):
             """SELECT backend_id,
                       count(*) FILTER (WHERE create_date >= %(since)s),
                       count(*) FILTER (WHERE sent_at >= %(since)s),
-                      count(*) FILTER (WHERE state = 'failed' AND write_date >= %(since)s),
-                      count(*) FILTER (WHERE state = 'dead' AND write_date >= %(since)s),
+                      count(*) FILTER (WHERE state = 'failed'
+                                      AND write_date >= %(since)s),
+                      count(*) FILTER (WHERE state = 'dead'
+                                      AND write_date >= %(since)s),
                       count(*) FILTER (WHERE state = 'dead'),
                       count(*) FILTER (WHERE state IN %(waiting)s),
                       min(create_date) FILTER (WHERE state IN %(waiting)s),
@@ -240,7 +246,9 @@ class IntegrationBackend(models.Model):
         return action
 
     def action_open_inbox(self):
-        return self._action_messages("integration.inbox.message", self.env._("Inbox"), [])
+        return self._action_messages(
+            "integration.inbox.message", self.env._("Inbox"), []
+        )
 
     def action_open_outbox(self):
         return self._action_messages(
@@ -314,7 +322,9 @@ class IntegrationBackend(models.Model):
         A backend that already has an open alert activity gets no other one:
         the first one is the place where the team follows the incident.
         """
-        activity_type = self.env.ref("integration_core.mail_activity_type_integration_alert")
+        activity_type = self.env.ref(
+            "integration_core.mail_activity_type_integration_alert"
+        )
         opened = self.browse()
         backends = self.search([])
         stats = self._get_backend_stats(backends.ids)
@@ -345,7 +355,9 @@ class IntegrationBackend(models.Model):
                 note="<br/>".join(reasons),
                 user_id=backend._get_alert_user().id,
             )
-            _logger.warning("integration backend %s alert: %s", backend.name, "; ".join(reasons))
+            _logger.warning(
+                "integration backend %s alert: %s", backend.name, "; ".join(reasons)
+            )
             opened |= backend
         return opened
 
@@ -394,7 +406,9 @@ class IntegrationBackend(models.Model):
 
     def write(self, vals):
         result = super().write(vals)
-        if {"reconcile_enabled", "reconcile_interval_hours", "name", "active"} & set(vals):
+        if {"reconcile_enabled", "reconcile_interval_hours", "name", "active"} & set(
+            vals
+        ):
             self._sync_reconcile_cron()
         return result
 
@@ -460,7 +474,8 @@ class IntegrationBackend(models.Model):
                 f"""SELECT backend_id, state, count(*),
                            count(*) FILTER (WHERE state IN %(waiting)s),
                            EXTRACT(EPOCH FROM (now() AT TIME ZONE 'UTC'
-                               - min({date_column}) FILTER (WHERE state IN %(waiting)s)))
+                               - min({date_column})
+                                 FILTER (WHERE state IN %(waiting)s)))
                     FROM {table} WHERE backend_id IN %(ids)s
                     GROUP BY backend_id, state""",
                 {"waiting": waiting, "ids": ids},

@@ -11,8 +11,8 @@ from psycopg2 import errorcodes
 from odoo import api, fields, models
 from odoo.tools import mute_logger
 
-from ..exceptions import DependencyNotReady, PermanentError, RetryableError
 from .. import tracing
+from ..exceptions import DependencyNotReady, PermanentError, RetryableError
 from ..headers import strip_credentials
 
 _logger = logging.getLogger(__name__)
@@ -68,7 +68,9 @@ class IntegrationInboxMessage(models.Model):
     )
     event_at = fields.Datetime(help="When the provider says the event happened.")
     headers = fields.Json()
-    headers_pretty = fields.Text(compute="_compute_headers_pretty", string="Headers (formatted)")
+    headers_pretty = fields.Text(
+        compute="_compute_headers_pretty", string="Headers (formatted)"
+    )
     duplicate_count = fields.Integer(default=0, readonly=True, copy=False)
     received_at = fields.Datetime(default=fields.Datetime.now, readonly=True)
     processing_started_at = fields.Datetime(readonly=True, copy=False)
@@ -98,7 +100,10 @@ class IntegrationInboxMessage(models.Model):
     def _compute_headers_pretty(self):
         for message in self:
             message.headers_pretty = (
-                "\n".join(f"{name}: {value}" for name, value in sorted(message.headers.items()))
+                "\n".join(
+                    f"{name}: {value}"
+                    for name, value in sorted(message.headers.items())
+                )
                 if isinstance(message.headers, dict)
                 else False
             )
@@ -360,7 +365,11 @@ class IntegrationInboxMessage(models.Model):
             .search(
                 [
                     ("identity_key", "in", [m._job_identity() for m in stuck]),
-                    ("state", "in", ("wait_dependencies", "pending", "enqueued", "started")),
+                    (
+                        "state",
+                        "in",
+                        ("wait_dependencies", "pending", "enqueued", "started"),
+                    ),
                 ]
             )
             .mapped("identity_key")
@@ -369,7 +378,9 @@ class IntegrationInboxMessage(models.Model):
             lambda m: m.state == "processing" or m._job_identity() not in live
         )
         for message in orphans:
-            _logger.warning("requeuing stuck inbox message %s (%s)", message.id, message.state)
+            _logger.warning(
+                "requeuing stuck inbox message %s (%s)", message.id, message.state
+            )
         orphans._enqueue_processing()
         return orphans
 
@@ -377,7 +388,9 @@ class IntegrationInboxMessage(models.Model):
     def _cron_purge(self, batch_size=1000):
         """Delete done and ignored messages older than their backend's retention."""
         purged = 0
-        for backend in self.env["integration.backend"].with_context(active_test=False).search([]):
+        for backend in (
+            self.env["integration.backend"].with_context(active_test=False).search([])
+        ):
             limit = fields.Datetime.now() - timedelta(days=backend.retention_days)
             while True:
                 batch = self.search(

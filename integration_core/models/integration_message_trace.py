@@ -13,7 +13,9 @@ class IntegrationMessageTrace(models.Model):
     _auto = False
     _order = "date desc, id desc"
 
-    direction = fields.Selection([("in", "Inbound"), ("out", "Outbound")], readonly=True)
+    direction = fields.Selection(
+        [("in", "Inbound"), ("out", "Outbound")], readonly=True
+    )
     backend_id = fields.Many2one("integration.backend", readonly=True)
     backend_type = fields.Char(readonly=True)
     company_id = fields.Many2one("res.company", readonly=True)
@@ -65,7 +67,8 @@ class IntegrationMessageTrace(models.Model):
                        m.backend_type, m.company_id, m.topic, m.state,
                        m.received_at AS date, m.correlation_id, m.idempotency_key,
                        m.external_ref, m.attempt_count, m.last_error, m.res_model,
-                       m.res_id, m.id AS inbox_message_id, NULL::integer AS outbox_message_id
+                       m.res_id, m.id AS inbox_message_id,
+                       NULL::integer AS outbox_message_id
                 FROM integration_inbox_message m
                 UNION ALL
                 SELECT o.id * 2 + 1, 'out', o.backend_id, o.backend_type,

@@ -7,7 +7,7 @@ import psycopg2
 from odoo import api, fields, models
 from odoo.tools import mute_logger
 
-from .. import http_client
+from .. import http_client, tracing
 from ..exceptions import (
     OutboundDeferred,
     PermanentError,
@@ -107,7 +107,9 @@ class IntegrationOutboxMessage(models.Model):
             values.update(res_model=record._name, res_id=record.id)
             correlation = getattr(record, "integration_correlation_id", False)
             values["correlation_id"] = values["correlation_id"] or correlation or False
-        message = self.sudo().create(dict(values, idempotency_key=idempotency_key or "-"))
+        message = self.sudo().create(
+            dict(values, idempotency_key=idempotency_key or "-")
+        )
         if not idempotency_key:
             message.idempotency_key = f"{backend.backend_type}-out-{message.id}"
             # the placeholder must be gone before the next create in this transaction
@@ -174,13 +176,16 @@ class IntegrationOutboxMessage(models.Model):
             return f"nothing to do in state {self.state}"
         predecessor = self._get_waiting_predecessor()
         if predecessor:
-            eta = max(predecessor.next_attempt_at or fields.Datetime.now(),
-                      fields.Datetime.now())
+            eta = max(
+                predecessor.next_attempt_at or fields.Datetime.now(),
+                fields.Datetime.now(),
+            )
             return self._postpone(
                 self.env._("waiting for message %s to be sent first", predecessor.id),
                 (eta - fields.Datetime.now()).total_seconds() + PREDECESSOR_RECHECK,
             )
-        return self._send()
+        with tracing.correlation(self.correlation_id):
+            return self._send()
 
     def _get_waiting_predecessor(self):
         """The oldest earlier message of the same coalesce or sequence key not yet

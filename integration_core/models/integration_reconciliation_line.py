@@ -24,7 +24,9 @@ class IntegrationReconciliationLine(models.Model):
     sequence_key = fields.Char()
     event_at = fields.Datetime()
     payload = fields.Json()
-    payload_pretty = fields.Text(compute="_compute_payload_pretty", string="Payload (formatted)")
+    payload_pretty = fields.Text(
+        compute="_compute_payload_pretty", string="Payload (formatted)"
+    )
     note = fields.Char()
     healed = fields.Boolean(readonly=True)
     inbox_message_id = fields.Many2one(
@@ -33,7 +35,11 @@ class IntegrationReconciliationLine(models.Model):
 
     def _compute_payload_pretty(self):
         for line in self:
-            payload = line.backend_id._mask_payload(line.payload) if line.backend_id else line.payload
+            payload = (
+                line.backend_id._mask_payload(line.payload)
+                if line.backend_id
+                else line.payload
+            )
             line.payload_pretty = (
                 json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False)
                 if payload is not None
@@ -42,7 +48,7 @@ class IntegrationReconciliationLine(models.Model):
 
     def action_heal(self):
         """Receive each line's event as if the provider had sent it again."""
-        for line in self.filtered(lambda l: not l.healed):
+        for line in self.filtered(lambda line: not line.healed):
             message, _created = line.backend_id._inbox_receive(
                 line.topic,
                 line.payload,

@@ -35,8 +35,12 @@ class IntegrationReconciliationRun(models.Model):
     mismatched_count = fields.Integer(
         string="Mismatched", compute="_compute_counts", store=True
     )
-    healed_count = fields.Integer(string="Healed", compute="_compute_counts", store=True)
-    line_ids = fields.One2many("integration.reconciliation.line", "run_id", readonly=True)
+    healed_count = fields.Integer(
+        string="Healed", compute="_compute_counts", store=True
+    )
+    line_ids = fields.One2many(
+        "integration.reconciliation.line", "run_id", readonly=True
+    )
     error = fields.Text(readonly=True)
 
     @api.depends("date_from", "date_to", "backend_id")
@@ -52,8 +56,12 @@ class IntegrationReconciliationRun(models.Model):
     def _compute_counts(self):
         for run in self:
             lines = run.line_ids
-            run.missing_count = len(lines.filtered(lambda l: l.status == "missing"))
-            run.mismatched_count = len(lines.filtered(lambda l: l.status == "mismatched"))
+            run.missing_count = len(
+                lines.filtered(lambda line: line.status == "missing")
+            )
+            run.mismatched_count = len(
+                lines.filtered(lambda line: line.status == "mismatched")
+            )
             run.healed_count = len(lines.filtered("healed"))
 
     @api.model
@@ -79,11 +87,14 @@ class IntegrationReconciliationRun(models.Model):
                     lines = [run._prepare_line(item) for item in items]
             except Exception as err:  # pylint: disable=broad-except
                 # a provider outage must leave a visible failed run, not a cron crash
-                _logger.warning("reconciliation of %s failed: %s", run.backend_id.name, err)
+                _logger.warning(
+                    "reconciliation of %s failed: %s", run.backend_id.name, err
+                )
                 run.write(
                     {
                         "state": "failed",
-                        "error": f"{type(err).__name__}: {err}\n\n{traceback.format_exc()}",
+                        "error": f"{type(err).__name__}: {err}\n\n"
+                        + traceback.format_exc(),
                     }
                 )
                 continue
@@ -123,5 +134,5 @@ class IntegrationReconciliationRun(models.Model):
 
     def action_heal(self):
         """Enqueue every line not healed yet through the normal inbox path."""
-        self.line_ids.filtered(lambda l: not l.healed).action_heal()
+        self.line_ids.filtered(lambda line: not line.healed).action_heal()
         return True

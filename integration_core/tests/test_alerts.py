@@ -18,7 +18,9 @@ class TestAlerts(IntegrationCase):
                 "alert_lag_threshold": 3600,
             }
         )
-        cls.alert_type = cls.env.ref("integration_core.mail_activity_type_integration_alert")
+        cls.alert_type = cls.env.ref(
+            "integration_core.mail_activity_type_integration_alert"
+        )
 
     def alerts(self):
         return self.env["mail.activity"].search(

@@ -41,7 +41,10 @@ class TestCorrelation(IntegrationCase):
     def test_inbox_to_order_to_outbox(self):
         self.handlers["orders/create"] = self.order_handler
         message = self.receive(
-            "orders/create", {"id": 42}, key="evt-42", external_ref=42,
+            "orders/create",
+            {"id": 42},
+            key="evt-42",
+            external_ref=42,
             correlation_id="shopify-evt-42",
         )
         with trap_jobs(), self.assertLogs(_logger.name, level="WARNING") as logs:
@@ -58,7 +61,9 @@ class TestCorrelation(IntegrationCase):
 
         # later, outside the handler, a user action about the order inherits it too
         with trap_jobs():
-            later = self.backend._outbox_enqueue("orders/update", {"n": 2}, record=order)
+            later = self.backend._outbox_enqueue(
+                "orders/update", {"n": 2}, record=order
+            )
         self.assertEqual(later.correlation_id, "shopify-evt-42")
 
         # the smart button lists the whole flow, both directions
@@ -67,9 +72,7 @@ class TestCorrelation(IntegrationCase):
         trace = self.env[action["res_model"]].search(action["domain"], order="date, id")
         self.assertEqual(trace.mapped("direction"), ["in", "out", "out"])
         self.assertEqual(trace[0].inbox_message_id, message)
-        self.assertEqual(
-            trace[0].action_open_message()["res_id"], message.id
-        )
+        self.assertEqual(trace[0].action_open_message()["res_id"], message.id)
 
     def test_generated_correlation_id_and_write_propagation(self):
         order = self.env["sale.order"].create({"partner_id": self.customer.id})

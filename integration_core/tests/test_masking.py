@@ -16,16 +16,22 @@ PAYLOAD = {
 @tagged("post_install", "-at_install")
 class TestMaskingFunctions(IntegrationCase):
     def test_default_paths_anywhere(self):
-        masked = masking.mask_payload(PAYLOAD, masking.parse_paths("email\nphone\naddresses"))
+        masked = masking.mask_payload(
+            PAYLOAD, masking.parse_paths("email\nphone\naddresses")
+        )
         self.assertEqual(masked["email"], masking.MASK)
         self.assertEqual(masked["customer"]["email"], masking.MASK)
         self.assertEqual(masked["customer"]["phone"], masking.MASK)
         self.assertEqual(masked["addresses"], masking.MASK)
         self.assertEqual(masked["customer"]["name"], "Ann")
-        self.assertEqual(PAYLOAD["email"], "ann@example.com", "the input is not changed")
+        self.assertEqual(
+            PAYLOAD["email"], "ann@example.com", "the input is not changed"
+        )
 
     def test_dotted_paths_through_lists_and_wildcards(self):
-        masked = masking.mask_payload(PAYLOAD, masking.parse_paths("$.lines.card.last4, customer.*"))
+        masked = masking.mask_payload(
+            PAYLOAD, masking.parse_paths("$.lines.card.last4, customer.*")
+        )
         self.assertEqual(masked["lines"][0]["card"]["last4"], masking.MASK)
         self.assertEqual(masked["lines"][0]["sku"], "A")
         self.assertEqual(set(masked["customer"].values()), {masking.MASK})
@@ -36,9 +42,13 @@ class TestMaskingFunctions(IntegrationCase):
 class TestMaskingPerGroup(IntegrationCase):
     def test_user_sees_masked_payload_manager_sees_all(self):
         message = self.receive(payload=PAYLOAD, key="pii")
-        user = new_test_user(self.env, "integ_user", groups="integration_core.group_integration_user")
+        user = new_test_user(
+            self.env, "integ_user", groups="integration_core.group_integration_user"
+        )
         manager = new_test_user(
-            self.env, "integ_manager", groups="integration_core.group_integration_manager"
+            self.env,
+            "integ_manager",
+            groups="integration_core.group_integration_manager",
         )
         as_user = message.with_user(user).payload_pretty
         as_manager = message.with_user(manager).payload_pretty
@@ -52,7 +62,9 @@ class TestMaskingPerGroup(IntegrationCase):
     def test_paths_configured_per_backend(self):
         self.backend.masked_json_paths = "customer.name"
         message = self.receive(payload=PAYLOAD, key="pii2")
-        user = new_test_user(self.env, "integ_user2", groups="integration_core.group_integration_user")
+        user = new_test_user(
+            self.env, "integ_user2", groups="integration_core.group_integration_user"
+        )
         shown = message.with_user(user).payload_pretty
         self.assertNotIn("Ann", shown)
         self.assertIn("ann@example.com", shown)

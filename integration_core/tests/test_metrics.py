@@ -45,7 +45,10 @@ class TestMetricsEndpoint(HttpCase):
     def test_prometheus_format(self):
         response = self.scrape({"Authorization": f"Bearer {TOKEN}"})
         self.assertEqual(response.status_code, 200, response.text[-3000:])
-        self.assertTrue(response.headers["Content-Type"].startswith("text/plain; version=0.0.4"), response.text)
+        self.assertTrue(
+            response.headers["Content-Type"].startswith("text/plain; version=0.0.4"),
+            response.text,
+        )
         families = {f.name: f for f in text_string_to_metric_families(response.text)}
         self.assertLessEqual(
             {
@@ -70,11 +73,17 @@ class TestMetricsEndpoint(HttpCase):
 
         self.assertEqual(value("integration_messages", direction="in", state="done"), 1)
         self.assertEqual(value("integration_messages", direction="in", state="dead"), 1)
-        self.assertEqual(value("integration_messages", direction="in", state="queued"), 1)
-        self.assertEqual(value("integration_messages", direction="out", state="pending"), 1)
+        self.assertEqual(
+            value("integration_messages", direction="in", state="queued"), 1
+        )
+        self.assertEqual(
+            value("integration_messages", direction="out", state="pending"), 1
+        )
         self.assertEqual(value("integration_queue_depth", direction="in"), 1)
         self.assertEqual(value("integration_queue_depth", direction="out"), 1)
-        self.assertGreaterEqual(value("integration_oldest_pending_age_seconds", direction="in"), 0)
+        self.assertGreaterEqual(
+            value("integration_oldest_pending_age_seconds", direction="in"), 0
+        )
         self.assertEqual(families["integration_attempts"].type, "counter")
         self.assertEqual(value("integration_attempts", direction="in"), 3)
         self.assertEqual(value("integration_failures", direction="in"), 2)

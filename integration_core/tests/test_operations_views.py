@@ -22,7 +22,9 @@ class TestOperationsViews(IntegrationCase):
                 with self.subTest(model=model, view_type=view_type):
                     views = self.env[model].get_views([(False, view_type)])
                     self.assertIn(view_type, views["views"])
-        dashboard = self.env.ref("integration_core.integration_backend_view_kanban_dashboard")
+        dashboard = self.env.ref(
+            "integration_core.integration_backend_view_kanban_dashboard"
+        )
         arch = self.env["integration.backend"].get_views([(dashboard.id, "kanban")])
         self.assertIn("stat_queue_depth", arch["views"]["kanban"]["arch"])
 
@@ -71,7 +73,9 @@ class TestOperationsViews(IntegrationCase):
         self.assertEqual(found, dead)
         self.assertEqual(action["context"]["search_default_dead"], 1)
         action = backend.action_open_inbox_waiting()
-        self.assertEqual(self.env[action["res_model"]].search(action["domain"]), waiting)
+        self.assertEqual(
+            self.env[action["res_model"]].search(action["domain"]), waiting
+        )
 
 
 @tagged("post_install", "-at_install")
@@ -110,7 +114,10 @@ class TestMassActions(IntegrationCase):
         outbox = self.env["integration.outbox.message"]
         with trap_jobs():
             messages = outbox.browse(
-                [self.backend._outbox_enqueue("test/out", {"n": n}).id for n in range(4)]
+                [
+                    self.backend._outbox_enqueue("test/out", {"n": n}).id
+                    for n in range(4)
+                ]
             )
         failed, dead, sent, pending = messages
         failed.write({"state": "failed", "attempt_count": 2})

@@ -41,7 +41,9 @@ class TestReconciliation(IntegrationCase):
 
         self.reconcile_calls = []
         self.patch(type(self.env["integration.backend"]), "_reconcile", _reconcile)
-        first = self.receive("orders/create", {"id": "1", "name": "One"}, external_ref="1")
+        first = self.receive(
+            "orders/create", {"id": "1", "name": "One"}, external_ref="1"
+        )
         first._job_process()
 
     def test_run_records_missing_and_heal_enqueues_them(self):
@@ -60,7 +62,11 @@ class TestReconciliation(IntegrationCase):
         for message in messages:
             message._job_process()
         self.assertEqual(
-            sorted(self.env["res.partner"].search([("ref", "in", ["1", "2", "3"])]).mapped("ref")),
+            sorted(
+                self.env["res.partner"]
+                .search([("ref", "in", ["1", "2", "3"])])
+                .mapped("ref")
+            ),
             ["1", "2", "3"],
         )
         # healing twice enqueues nothing more
@@ -93,7 +99,11 @@ class TestReconciliation(IntegrationCase):
         self.assertTrue(cron.active)
         self.assertEqual(cron.interval_number, 6)
         other = self.env["integration.backend"].create(
-            {"name": "Other", "retry_policy_id": self.policy.id, "reconcile_enabled": True}
+            {
+                "name": "Other",
+                "retry_policy_id": self.policy.id,
+                "reconcile_enabled": True,
+            }
         )
         self.assertNotEqual(other.reconcile_cron_id, cron)
         cron.method_direct_trigger()
