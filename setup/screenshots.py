@@ -13,6 +13,7 @@ import pathlib
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -148,7 +149,7 @@ def main():
                     driver.wait_for(".o_form_view, .o_list_view .o_data_row")
                 time.sleep(1.5)
                 driver.screenshot(OUT / name)
-                print(f"wrote {OUT / name}")
+                sys.stdout.write(f"wrote {OUT / name}\n")
         finally:
             driver.quit()
     finally:
