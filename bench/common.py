@@ -38,8 +38,19 @@ def create_database(db, modules):
     """(Re)create ``db`` with ``modules`` installed, without demo data."""
     run([sys.executable, os.path.join(ROOT, "setup", "dbtool.py"), "drop", db])
     run(
-        [ODOO_BIN, "-c", CONF, "-d", db, "-i", modules, "--without-demo=all",
-         "--stop-after-init", "--no-http", "--log-level=warn"],
+        [
+            ODOO_BIN,
+            "-c",
+            CONF,
+            "-d",
+            db,
+            "-i",
+            modules,
+            "--without-demo=all",
+            "--stop-after-init",
+            "--no-http",
+            "--log-level=warn",
+        ],
     )
 
 
@@ -53,10 +64,19 @@ def odoo_server(db, workers=2, channels="root:2", extra_env=None):
     port = free_port()
     env = dict(os.environ, ODOO_QUEUE_JOB_CHANNELS=channels, **(extra_env or {}))
     cmd = [
-        ODOO_BIN, "-c", CONF, "-d", db, f"--db-filter=^{db}$",
-        f"--workers={workers}", "--max-cron-threads=0",
-        f"--http-port={port}", f"--gevent-port={free_port()}",
-        "--log-level=warn", "--limit-time-real=600", "--limit-time-cpu=600",
+        ODOO_BIN,
+        "-c",
+        CONF,
+        "-d",
+        db,
+        f"--db-filter=^{db}$",
+        f"--workers={workers}",
+        "--max-cron-threads=0",
+        f"--http-port={port}",
+        f"--gevent-port={free_port()}",
+        "--log-level=warn",
+        "--limit-time-real=600",
+        "--limit-time-cpu=600",
     ]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
     try:

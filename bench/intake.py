@@ -49,8 +49,11 @@ def client(base_url, mode, path, secret, seconds, queue):
             msg_id = f"msg_{uuid.uuid4().hex}"
             stamp = str(int(time.time()))
             body = json.dumps(
-                {"type": "integration.ping", "timestamp": stamp,
-                 "data": {"id": msg_id, "qty": 3, "sku": "BENCH-1"}}
+                {
+                    "type": "integration.ping",
+                    "timestamp": stamp,
+                    "data": {"id": msg_id, "qty": 3, "sku": "BENCH-1"},
+                }
             ).encode()
             headers = {
                 "Content-Type": "application/json",
@@ -94,7 +97,9 @@ def load(base_url, mode, path, secret, seconds, clients):
 def percentile(sorted_values, fraction):
     if not sorted_values:
         return float("nan")
-    return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * fraction))]
+    return sorted_values[
+        min(len(sorted_values) - 1, int(len(sorted_values) * fraction))
+    ]
 
 
 def report(label, elapsed, latencies, statuses, ok_status):
@@ -149,12 +154,16 @@ def main():
         if not args.db and not args.keep_db:
             common.drop_database(db)
 
-    print(f"server: 2 HTTP workers; {args.clients} client processes, {args.seconds:.0f} s each")
+    print(
+        f"server: 2 HTTP workers; {args.clients} client processes, {args.seconds:.0f} s each"
+    )
     health_rate = report("GET /web/health", *health, ok_status=200)
     intake_rate = report("POST webhook accepted", *intake, ok_status=200)
     print(f"stored messages:       {stored} (includes warm-up)")
     print(f"ratio accepted/health:  {intake_rate / health_rate:.2f} (target >= 0.8)")
-    print(f"median webhook latency {statistics.median(intake[1]) * 1000:.1f} ms (budget 50 ms)")
+    print(
+        f"median webhook latency {statistics.median(intake[1]) * 1000:.1f} ms (budget 50 ms)"
+    )
 
 
 if __name__ == "__main__":

@@ -44,15 +44,19 @@ def run_scenario(registry, updates, keys, coalesce, seed):
         expected[sku] = qty
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
-        backend_id = env["integration.backend"].create(
-            {
-                "name": f"bench outbound {uuid.uuid4().hex[:6]}",
-                "api_base_url": server.url,
-                # a job per message is created as in production; the workers
-                # below play queue_job, so keep the real runner off this channel
-                "outbound_channel": f"root.bench_outbound_{uuid.uuid4().hex[:6]}",
-            }
-        ).id
+        backend_id = (
+            env["integration.backend"]
+            .create(
+                {
+                    "name": f"bench outbound {uuid.uuid4().hex[:6]}",
+                    "api_base_url": server.url,
+                    # a job per message is created as in production; the workers
+                    # below play queue_job, so keep the real runner off this channel
+                    "outbound_channel": f"root.bench_outbound_{uuid.uuid4().hex[:6]}",
+                }
+            )
+            .id
+        )
     producing = threading.Event()
     producing.set()
     errors = []
@@ -63,7 +67,7 @@ def run_scenario(registry, updates, keys, coalesce, seed):
                 with registry.cursor() as cr:
                     env = api.Environment(cr, SUPERUSER_ID, {})
                     backend = env["integration.backend"].browse(backend_id)
-                    for sku, qty in plan[start:start + BATCH]:
+                    for sku, qty in plan[start : start + BATCH]:
                         backend._outbox_enqueue(
                             "inventory/set",
                             {"sku": sku, "available": qty},
@@ -171,7 +175,10 @@ def main():
 
     logging.getLogger("odoo.models.unlink").setLevel(logging.WARNING)
     try:
-        print(f"{args.updates} updates over {args.keys} keys, {WORKERS} workers", flush=True)
+        print(
+            f"{args.updates} updates over {args.keys} keys, {WORKERS} workers",
+            flush=True,
+        )
         coalesced = run_scenario(registry, args.updates, args.keys, True, 1)
         print(f"coalesced: {coalesced}", flush=True)
         sample = min(args.naive_sample or args.updates, args.updates)

@@ -63,7 +63,9 @@ def main():
                 backend = env["integration.backend"].create({"name": f"bench {run_id}"})
                 backend_id = backend.id
                 for n in range(args.count):
-                    backend._inbox_receive("integration.ping", {"n": n}, f"{run_id}-{n}")
+                    backend._inbox_receive(
+                        "integration.ping", {"n": n}, f"{run_id}-{n}"
+                    )
 
             def messages_done():
                 with registry.cursor() as cr:
@@ -83,7 +85,9 @@ def main():
 
     jobs_rate = args.count / jobs_seconds
     messages_rate = args.count / pipeline_seconds
-    print(f"trivial queue_job jobs: {args.count} in {jobs_seconds:.1f} s = {jobs_rate:.1f}/s")
+    print(
+        f"trivial queue_job jobs: {args.count} in {jobs_seconds:.1f} s = {jobs_rate:.1f}/s"
+    )
     print(
         f"inbox messages:         {args.count} in {pipeline_seconds:.1f} s "
         f"= {messages_rate:.1f}/s"

@@ -18,8 +18,13 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-sys.path.append(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                "integration_shopify", "tests"))
+sys.path.append(
+    os.path.join(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        "integration_shopify",
+        "tests",
+    )
+)
 
 import common  # noqa: E402
 import shopify_simulator as sim  # noqa: E402
@@ -31,11 +36,17 @@ SKUS = [f"BENCH-{i}" for i in range(10)]
 def payloads(count, tag):
     orders = []
     for index in range(count):
-        lines = [(SKUS[(index + k) % len(SKUS)], 1 + k, f"{10 + k}.50") for k in range(3)]
+        lines = [
+            (SKUS[(index + k) % len(SKUS)], 1 + k, f"{10 + k}.50") for k in range(3)
+        ]
         lines[0] = lines[0] + ("1.00",)
         orders.append(
-            sim.order_payload(lines, shipping=("Standard", "5.00"), name=f"#{tag}-{index}",
-                              email=f"buyer{index % 50}@bench.example")
+            sim.order_payload(
+                lines,
+                shipping=("Standard", "5.00"),
+                name=f"#{tag}-{index}",
+                email=f"buyer{index % 50}@bench.example",
+            )
         )
     return orders
 
@@ -44,26 +55,52 @@ def raw_orm(env, orders):
     """The same orders straight through the ORM: the baseline."""
     from odoo import Command
 
-    products = {p.default_code: p for p in env["product.product"].search([("default_code", "in", SKUS)])}
-    shipping = env["product.product"].search([("default_code", "=", "SHOPIFY-SHIPPING")], limit=1)
+    products = {
+        p.default_code: p
+        for p in env["product.product"].search([("default_code", "in", SKUS)])
+    }
+    shipping = env["product.product"].search(
+        [("default_code", "=", "SHOPIFY-SHIPPING")], limit=1
+    )
     for order in orders:
-        partner = env["res.partner"].search([("email", "=ilike", order["email"])], limit=1)
+        partner = env["res.partner"].search(
+            [("email", "=ilike", order["email"])], limit=1
+        )
         if not partner:
-            partner = env["res.partner"].create({"name": order["email"], "email": order["email"]})
+            partner = env["res.partner"].create(
+                {"name": order["email"], "email": order["email"]}
+            )
         lines = [
-            Command.create({
-                "product_id": products[item["sku"]].id,
-                "product_uom_qty": item["quantity"],
-                "price_unit": float(item["price"]),
-                "discount": sum(float(a["amount"]) for a in item["discount_allocations"])
-                / (float(item["price"]) * item["quantity"]) * 100,
-                "tax_id": [Command.clear()],
-            })
+            Command.create(
+                {
+                    "product_id": products[item["sku"]].id,
+                    "product_uom_qty": item["quantity"],
+                    "price_unit": float(item["price"]),
+                    "discount": sum(
+                        float(a["amount"]) for a in item["discount_allocations"]
+                    )
+                    / (float(item["price"]) * item["quantity"])
+                    * 100,
+                    "tax_id": [Command.clear()],
+                }
+            )
             for item in order["line_items"]
         ]
-        lines.append(Command.create({"product_id": shipping.id, "price_unit": 5.0, "tax_id": [Command.clear()]}))
+        lines.append(
+            Command.create(
+                {
+                    "product_id": shipping.id,
+                    "price_unit": 5.0,
+                    "tax_id": [Command.clear()],
+                }
+            )
+        )
         sale = env["sale.order"].create(
-            {"partner_id": partner.id, "client_order_ref": order["name"], "order_line": lines}
+            {
+                "partner_id": partner.id,
+                "client_order_ref": order["name"],
+                "order_line": lines,
+            }
         )
         sale.action_confirm()
         env.cr.commit()
@@ -74,7 +111,9 @@ def main():
     parser.add_argument("--count", type=int, default=500)
     parser.add_argument("--db", help="existing database with integration_shopify")
     parser.add_argument("--keep-db", action="store_true")
-    parser.add_argument("--senders", type=int, default=4, help="concurrent webhook senders")
+    parser.add_argument(
+        "--senders", type=int, default=4, help="concurrent webhook senders"
+    )
     args = parser.parse_args()
 
     common.ensure_bootstrapped()
@@ -90,12 +129,21 @@ def main():
         for sku in SKUS:
             if not env["product.product"].search([("default_code", "=", sku)]):
                 env["product.product"].create(
-                    {"name": sku, "default_code": sku, "type": "consu", "is_storable": True,
-                     "taxes_id": [(5,)]}
+                    {
+                        "name": sku,
+                        "default_code": sku,
+                        "type": "consu",
+                        "is_storable": True,
+                        "taxes_id": [(5,)],
+                    }
                 )
         backend = env["integration.backend"].create(
-            {"name": f"Bench Shopify {run_id}", "backend_type": "shopify",
-             "webhook_secret": SECRET, "shopify_tax_fallback": "none"}
+            {
+                "name": f"Bench Shopify {run_id}",
+                "backend_type": "shopify",
+                "webhook_secret": SECRET,
+                "shopify_tax_fallback": "none",
+            }
         )
         backend._shopify_get_shipping_product()
         token, backend_id = backend.webhook_token, backend.id
@@ -116,9 +164,13 @@ def main():
             start = time.monotonic()
 
             def post(index):
-                response = senders[index % len(senders)].send("orders/create", orders[index])
+                response = senders[index % len(senders)].send(
+                    "orders/create", orders[index]
+                )
                 if response.status_code != 200:
-                    raise RuntimeError(f"webhook refused: {response.status_code} {response.text}")
+                    raise RuntimeError(
+                        f"webhook refused: {response.status_code} {response.text}"
+                    )
 
             with ThreadPoolExecutor(args.senders) as pool:
                 list(pool.map(post, range(len(orders))))
@@ -153,9 +205,13 @@ def main():
     raw_rate = args.count / raw_seconds
     rate = args.count / pipeline_seconds
     print(f"orders: {args.count}, confirmed through webhooks: {confirmed}")
-    print(f"raw ORM create+confirm (1 process):   {raw_rate:8.1f} orders/s ({raw_seconds:.1f} s)")
-    print(f"webhooks -> jobs -> confirmed orders: {rate:8.1f} orders/s ({pipeline_seconds:.1f} s; "
-          f"intake {args.count / intake_seconds:.0f} webhooks/s)")
+    print(
+        f"raw ORM create+confirm (1 process):   {raw_rate:8.1f} orders/s ({raw_seconds:.1f} s)"
+    )
+    print(
+        f"webhooks -> jobs -> confirmed orders: {rate:8.1f} orders/s ({pipeline_seconds:.1f} s; "
+        f"intake {args.count / intake_seconds:.0f} webhooks/s)"
+    )
     print(f"ratio pipeline / raw ORM: {rate / raw_rate:.2f} (target >= 0.85)")
 
 

@@ -128,8 +128,16 @@ class FlowStore:
         :returns: an :class:`Admission`; ``wait`` is how long to sleep before
             calling when allowed, ``retry_in`` how long to postpone otherwise
         """
-        (tokens, refilled_at, throttled_until, state, failures, opened_until,
-         probe_started, now) = self._lock_row(backend_id)
+        (
+            tokens,
+            refilled_at,
+            throttled_until,
+            state,
+            failures,
+            opened_until,
+            probe_started,
+            now,
+        ) = self._lock_row(backend_id)
         decision, retry_in = circuit_admit(
             state, opened_until, probe_started, now, probe_timeout
         )
@@ -137,7 +145,9 @@ class FlowStore:
             return Admission(False, 0.0, retry_in, False, False, "circuit open")
         throttle_wait = max((throttled_until or 0.0) - now, 0.0)
         if throttle_wait > max_wait:
-            return Admission(False, 0.0, throttle_wait, False, False, "provider throttle")
+            return Admission(
+                False, 0.0, throttle_wait, False, False, "provider throttle"
+            )
         wait = throttle_wait
         if rate and rate > 0:
             tokens, refilled_at, bucket_wait, granted = take_token(
@@ -198,10 +208,11 @@ class FlowStore:
             (CLOSED, list(backend_ids)),
         )
 
-    def read(self, backend_ids):
+    def circuit_states(self, backend_ids):
         """``{backend_id: {circuit_state, failure_count, opened_until, last_failure}}``"""
         self.cr.execute(
-            """SELECT backend_id, circuit_state, failure_count, opened_until, last_failure
+            """SELECT backend_id, circuit_state, failure_count, opened_until,
+                      last_failure
                FROM integration_backend_flow WHERE backend_id = ANY(%s)""",
             (list(backend_ids),),
         )

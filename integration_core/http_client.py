@@ -7,6 +7,7 @@ responses the outbox retry logic relies on.
 """
 
 import email.utils
+import logging
 import os
 import threading
 import time
@@ -15,6 +16,8 @@ from datetime import datetime, timezone
 import requests
 
 from .exceptions import PermanentHttpError, TransientHttpError
+
+_logger = logging.getLogger(__name__)
 
 USER_AGENT = "Odoo-Integration-Suite/18.0 (+integration_core)"
 BODY_MAX_LENGTH = 4000
@@ -55,7 +58,7 @@ def parse_retry_after(value, now=None):
     try:
         return max(float(value), 0.0)
     except ValueError:
-        pass
+        _logger.debug("Retry-After %r is not in seconds; reading it as a date", value)
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
@@ -136,7 +139,9 @@ def send(session, method, url, timeout, json=None, params=None, headers=None):
     except requests.Timeout as err:
         raise TransientHttpError(f"timeout calling {method} {url}: {err}") from err
     except requests.RequestException as err:
-        raise TransientHttpError(f"network error calling {method} {url}: {err}") from err
+        raise TransientHttpError(
+            f"network error calling {method} {url}: {err}"
+        ) from err
     response = Response(raw, time.monotonic() - start)
     kind = classify_status(response.status)
     if kind == SUCCESS:

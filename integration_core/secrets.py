@@ -46,8 +46,8 @@ def get_cipher(raw_keys=None):
         raise EncryptionKeyMissing(
             f"No encryption key configured: set {CONFIG_OPTION} in the Odoo "
             f"configuration file or the {ENV_VARIABLE} environment variable "
-            "(generate one with `python -c \"from cryptography.fernet import "
-            "Fernet; print(Fernet.generate_key().decode())\"`)."
+            '(generate one with `python -c "from cryptography.fernet import '
+            'Fernet; print(Fernet.generate_key().decode())"`).'
         )
     return _multifernet(raw_keys)
 

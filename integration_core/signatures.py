@@ -57,7 +57,11 @@ def decode_standard_webhooks_secret(secret):
 def sign_standard_webhook(secret, msg_id, timestamp, body):
     """The ``webhook-signature`` header value a sender computes (``v1,<base64>``)."""
     key = decode_standard_webhooks_secret(secret)
-    signed = b"%s.%s.%s" % (_to_bytes(msg_id), _to_bytes(str(timestamp)), _to_bytes(body))
+    signed = b"%s.%s.%s" % (
+        _to_bytes(msg_id),
+        _to_bytes(str(timestamp)),
+        _to_bytes(body),
+    )
     return "v1," + hmac_sha256_base64(key, signed)
 
 
@@ -80,7 +84,9 @@ def verify_standard_webhook(
     :raises SignatureError: with the reason when the delivery is not authentic
     """
     if not (msg_id and timestamp and signature_header):
-        raise SignatureError("missing webhook-id, webhook-timestamp or webhook-signature")
+        raise SignatureError(
+            "missing webhook-id, webhook-timestamp or webhook-signature"
+        )
     try:
         sent_at = int(timestamp)
     except (TypeError, ValueError) as err:

@@ -74,7 +74,12 @@ def normalize_address(address, email=None):
     if not address:
         return None
     name = _clean(address.get("name")) or " ".join(
-        part for part in (_clean(address.get("first_name")), _clean(address.get("last_name"))) if part
+        part
+        for part in (
+            _clean(address.get("first_name")),
+            _clean(address.get("last_name")),
+        )
+        if part
     )
     result = {
         "name": name or _clean(address.get("company")),
@@ -99,10 +104,22 @@ def normalize_customer(order):
     customer = order.get("customer") or {}
     billing = order.get("billing_address") or {}
     shipping = order.get("shipping_address") or {}
-    email = _clean(order.get("email") or order.get("contact_email") or customer.get("email"))
-    phone = _clean(order.get("phone") or customer.get("phone") or billing.get("phone") or shipping.get("phone"))
+    email = _clean(
+        order.get("email") or order.get("contact_email") or customer.get("email")
+    )
+    phone = _clean(
+        order.get("phone")
+        or customer.get("phone")
+        or billing.get("phone")
+        or shipping.get("phone")
+    )
     name = " ".join(
-        part for part in (_clean(customer.get("first_name")), _clean(customer.get("last_name"))) if part
+        part
+        for part in (
+            _clean(customer.get("first_name")),
+            _clean(customer.get("last_name")),
+        )
+        if part
     )
     if not name:
         fallback = normalize_address(billing) or normalize_address(shipping) or {}
@@ -118,14 +135,22 @@ def normalize_customer(order):
 
 # -- orders --------------------------------------------------------------------
 def _allocated(item):
-    return sum((to_decimal(a.get("amount")) for a in item.get("discount_allocations") or ()), Decimal(0))
+    return sum(
+        (to_decimal(a.get("amount")) for a in item.get("discount_allocations") or ()),
+        Decimal(0),
+    )
 
 
 def _tax_keys(item):
     keys = []
     for tax in item.get("tax_lines") or ():
         rate = to_decimal(tax.get("rate"))
-        keys.append(TaxKey(_clean(tax.get("title")), float((rate * 100).quantize(Decimal("0.0001")))))
+        keys.append(
+            TaxKey(
+                _clean(tax.get("title")),
+                float((rate * 100).quantize(Decimal("0.0001"))),
+            )
+        )
     return tuple(keys)
 
 
@@ -147,7 +172,9 @@ def normalize_line(item, digits=2):
         "price_unit": money(price, digits),
         "discount_amount": money(discount, digits),
         # percent on the gross amount; Odoo rounds it to its Discount precision
-        "discount_percent": float(discount / gross * 100) if gross and discount else 0.0,
+        "discount_percent": float(discount / gross * 100)
+        if gross and discount
+        else 0.0,
         "taxes": _tax_keys(item) if item.get("taxable", True) else (),
         "requires_shipping": bool(item.get("requires_shipping", True)),
     }
@@ -176,10 +203,15 @@ def normalize_order(order, digits=2):
     email = order.get("email") or order.get("contact_email")
     return {
         "id": str(order["id"]),
-        "name": _clean(order.get("name")) or f"#{order.get('order_number') or order['id']}",
-        "currency": _clean(order.get("currency") or order.get("presentment_currency")).upper(),
+        "name": _clean(order.get("name"))
+        or f"#{order.get('order_number') or order['id']}",
+        "currency": _clean(
+            order.get("currency") or order.get("presentment_currency")
+        ).upper(),
         "created_at": parse_datetime(order.get("created_at")),
-        "updated_at": parse_datetime(order.get("updated_at") or order.get("created_at")),
+        "updated_at": parse_datetime(
+            order.get("updated_at") or order.get("created_at")
+        ),
         "cancelled_at": parse_datetime(order.get("cancelled_at")),
         "cancel_reason": _clean(order.get("cancel_reason")),
         "financial_status": _clean(order.get("financial_status")),
@@ -190,9 +222,12 @@ def normalize_order(order, digits=2):
         "customer": normalize_customer(order),
         "billing_address": normalize_address(order.get("billing_address"), email),
         "shipping_address": normalize_address(order.get("shipping_address"), email),
-        "lines": [normalize_line(item, digits) for item in order.get("line_items") or ()],
+        "lines": [
+            normalize_line(item, digits) for item in order.get("line_items") or ()
+        ],
         "shipping": [
-            normalize_shipping(item, digits) for item in order.get("shipping_lines") or ()
+            normalize_shipping(item, digits)
+            for item in order.get("shipping_lines") or ()
         ],
         "gateways": list(order.get("payment_gateway_names") or ()),
         "total_price": money(order.get("total_price"), digits),
@@ -214,11 +249,16 @@ def lines_digest(normalized):
             )
             for line in normalized["lines"]
         ],
-        "shipping": [(s["title"], s["price"], [list(t) for t in s["taxes"]]) for s in normalized["shipping"]],
+        "shipping": [
+            (s["title"], s["price"], [list(t) for t in s["taxes"]])
+            for s in normalized["shipping"]
+        ],
         "currency": normalized["currency"],
         "shipping_address": normalized["shipping_address"],
     }
-    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+    return hashlib.sha256(
+        json.dumps(data, sort_keys=True, default=str).encode()
+    ).hexdigest()
 
 
 def describe_changes(old_lines, normalized):
@@ -237,7 +277,9 @@ def describe_changes(old_lines, normalized):
             )
     for line_id, line in new.items():
         if line_id not in old_lines:
-            changes.append(f"line {line['sku'] or line_id} added ({line['quantity']:g})")
+            changes.append(
+                f"line {line['sku'] or line_id} added ({line['quantity']:g})"
+            )
     return changes
 
 
@@ -252,13 +294,17 @@ def normalize_refund(refund, digits=2):
         )
         lines.append(
             {
-                "line_item_id": str(item.get("line_item_id") or (item.get("line_item") or {}).get("id")),
+                "line_item_id": str(
+                    item.get("line_item_id") or (item.get("line_item") or {}).get("id")
+                ),
                 "quantity": float(to_decimal(item.get("quantity"))),
                 "restock_type": restock_type,
                 "restock": restock_type in RESTOCK_TYPES,
                 "subtotal": money(item.get("subtotal"), digits),
                 "total_tax": money(item.get("total_tax"), digits),
-                "location_id": str(item["location_id"]) if item.get("location_id") else None,
+                "location_id": str(item["location_id"])
+                if item.get("location_id")
+                else None,
             }
         )
     shipping = Decimal(0)
@@ -269,7 +315,9 @@ def normalize_refund(refund, digits=2):
     for item in refund.get("refund_shipping_lines") or ():
         shipping += abs(
             to_decimal(
-                (item.get("subtotal_amount_set") or {}).get("shop_money", {}).get("amount")
+                (item.get("subtotal_amount_set") or {})
+                .get("shop_money", {})
+                .get("amount")
                 or item.get("amount")
             )
         )
@@ -285,7 +333,9 @@ def normalize_refund(refund, digits=2):
     return {
         "id": str(refund["id"]),
         "order_id": str(refund["order_id"]),
-        "created_at": parse_datetime(refund.get("created_at") or refund.get("processed_at")),
+        "created_at": parse_datetime(
+            refund.get("created_at") or refund.get("processed_at")
+        ),
         "note": _clean(refund.get("note")),
         "lines": lines,
         "shipping_amount": money(shipping, digits),

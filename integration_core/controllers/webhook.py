@@ -53,10 +53,15 @@ def _is_connection_error(err):
     if isinstance(err, psycopg2.InterfaceError):
         return True
     code = getattr(err, "pgcode", None)
-    return code is None or code.startswith("08") or code in (
-        errorcodes.ADMIN_SHUTDOWN,
-        errorcodes.CRASH_SHUTDOWN,
-        errorcodes.CANNOT_CONNECT_NOW,
+    return (
+        code is None
+        or code.startswith("08")
+        or code
+        in (
+            errorcodes.ADMIN_SHUTDOWN,
+            errorcodes.CRASH_SHUTDOWN,
+            errorcodes.CANNOT_CONNECT_NOW,
+        )
     )
 
 
@@ -102,7 +107,9 @@ class IntegrationWebhookController(http.Controller):
         except (psycopg2.OperationalError, psycopg2.InterfaceError) as err:
             if not _is_connection_error(err):
                 raise  # lock conflicts: Odoo retries the whole request
-            _logger.warning("webhook intake: database unavailable (%s)", type(err).__name__)
+            _logger.warning(
+                "webhook intake: database unavailable (%s)", type(err).__name__
+            )
             raise IntakeUnavailable() from err
 
     def _intake(self, token):
@@ -113,13 +120,22 @@ class IntegrationWebhookController(http.Controller):
         if not backend:
             return _reply(404, "not_found")
 
-        retry_after = intake_limiter.hit((env.cr.dbname, backend.id), backend.intake_rate_limit)
+        retry_after = intake_limiter.hit(
+            (env.cr.dbname, backend.id), backend.intake_rate_limit
+        )
         if retry_after:
-            return _reply(429, "rate_limited", headers=[("Retry-After", str(retry_after))])
+            return _reply(
+                429, "rate_limited", headers=[("Retry-After", str(retry_after))]
+            )
 
         httprequest = request.httprequest
-        limit = min(backend.max_body_bytes or 0, HARD_MAX_BODY_BYTES) or HARD_MAX_BODY_BYTES
-        if httprequest.content_length is not None and httprequest.content_length > limit:
+        limit = (
+            min(backend.max_body_bytes or 0, HARD_MAX_BODY_BYTES) or HARD_MAX_BODY_BYTES
+        )
+        if (
+            httprequest.content_length is not None
+            and httprequest.content_length > limit
+        ):
             return _reply(413, "too_large")
 
         if backend._webhook_requires_json() and not _is_json(httprequest.mimetype):

@@ -113,7 +113,9 @@ class IntegrationBackend(models.Model):
     def _compute_webhook_url(self):
         base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url")
         for backend in self:
-            backend.webhook_url = f"{base_url}/integration/webhook/{backend.webhook_token}"
+            backend.webhook_url = (
+                f"{base_url}/integration/webhook/{backend.webhook_token}"
+            )
 
     def action_rotate_webhook_secret(self):
         """Keep the current secret as the previous one (for the sender to switch)."""

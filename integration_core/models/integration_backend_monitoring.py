@@ -186,7 +186,7 @@ class IntegrationBackend(models.Model):
         its own snapshot, and a scrape must not open a second connection.
         """
         ids = [backend.id for backend in self if isinstance(backend.id, int)]
-        states = FlowStore(self.env.cr).read(ids) if ids else {}
+        states = FlowStore(self.env.cr).circuit_states(ids) if ids else {}
         return {
             backend_id: states.get(backend_id, {}).get("circuit_state") or "closed"
             for backend_id in ids

@@ -67,8 +67,9 @@ class IntegrationBackend(models.Model):
     circuit_last_failure = fields.Text(compute="_compute_circuit")
 
     def init(self):
-        super().init()
+        res = super().init()
         FlowStore(self.env.cr).ensure_table()
+        return res
 
     @contextlib.contextmanager
     def _flow_store(self):
@@ -85,7 +86,7 @@ class IntegrationBackend(models.Model):
         states = {}
         if ids:
             with self._flow_store() as store:
-                states = store.read(ids)
+                states = store.circuit_states(ids)
         for backend in self:
             state = states.get(backend.id, {})
             opened_until = state.get("opened_until")

@@ -48,7 +48,9 @@ class IntegrationMessageMixin(models.AbstractModel):
     attempt_count = fields.Integer(readonly=True, copy=False)
     next_attempt_at = fields.Datetime(readonly=True, copy=False)
     last_error = fields.Text(readonly=True, copy=False)
-    last_traceback = fields.Text(readonly=True, copy=False, groups="integration_core.group_integration_manager")
+    last_traceback = fields.Text(
+        readonly=True, copy=False, groups="integration_core.group_integration_manager"
+    )
     res_model = fields.Char(string="Record Model", readonly=True, index=True)
     res_id = fields.Many2oneReference(
         string="Record ID", model_field="res_model", readonly=True, index=True
@@ -71,7 +73,9 @@ class IntegrationMessageMixin(models.AbstractModel):
     @api.depends("topic", "idempotency_key")
     def _compute_display_name(self):
         for message in self:
-            message.display_name = f"{message.topic or ''} [{message.idempotency_key or ''}]"
+            message.display_name = (
+                f"{message.topic or ''} [{message.idempotency_key or ''}]"
+            )
 
     # -- state machine -------------------------------------------------------------
     def _set_state(self, state, **values):
@@ -90,7 +94,9 @@ class IntegrationMessageMixin(models.AbstractModel):
     @api.model
     def _truncate_error(self, text):
         text = text or ""
-        return text if len(text) <= ERROR_MAX_LENGTH else text[:ERROR_MAX_LENGTH] + "..."
+        return (
+            text if len(text) <= ERROR_MAX_LENGTH else text[:ERROR_MAX_LENGTH] + "..."
+        )
 
     # -- linked record -------------------------------------------------------------
     def _get_record(self):
@@ -185,7 +191,9 @@ class IntegrationMessageMixin(models.AbstractModel):
                 "%s %s dead: %s", self._description, self.id, values["last_error"]
             )
             return "dead"
-        delay = seconds if seconds is not None else policy._get_delay(self.attempt_count)
+        delay = (
+            seconds if seconds is not None else policy._get_delay(self.attempt_count)
+        )
         eta = fields.Datetime.now() + timedelta(seconds=delay)
         self._set_state("failed", next_attempt_at=eta, **values)
         self._schedule_retry(eta)

@@ -35,11 +35,15 @@ class IntegrationRetryPolicy(models.Model):
     def _check_values(self):
         for policy in self:
             if policy.max_attempts < 1:
-                raise ValidationError(self.env._("A policy needs at least one attempt."))
+                raise ValidationError(
+                    self.env._("A policy needs at least one attempt.")
+                )
             if policy.initial_delay < 0 or policy.max_delay < policy.initial_delay:
                 raise ValidationError(
-                    self.env._("Delays must be positive and the maximum delay at "
-                               "least the initial one.")
+                    self.env._(
+                        "Delays must be positive and the maximum delay at "
+                        "least the initial one."
+                    )
                 )
             if policy.backoff_factor < 1:
                 raise ValidationError(self.env._("The backoff factor must be >= 1."))

@@ -35,7 +35,9 @@ class IntegrationSecretMixin(models.AbstractModel):
 
     @api.model
     def _valid_field_parameter(self, field, name):
-        return name == "integration_secret" or super()._valid_field_parameter(field, name)
+        return name == "integration_secret" or super()._valid_field_parameter(
+            field, name
+        )
 
     @api.model
     def _secret_field_names(self):
@@ -57,7 +59,9 @@ class IntegrationSecretMixin(models.AbstractModel):
 
     @api.model
     def _pop_secret_values(self, vals):
-        return {name: vals.pop(name) for name in self._secret_field_names() if name in vals}
+        return {
+            name: vals.pop(name) for name in self._secret_field_names() if name in vals
+        }
 
     @api.model_create_multi
     def create(self, vals_list):

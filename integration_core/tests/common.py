@@ -42,7 +42,9 @@ class IntegrationCase(TransactionCase):
             return handlers.get(topic)
 
         self.patch(
-            type(self.env["integration.backend"]), "_get_inbox_handler", _get_inbox_handler
+            type(self.env["integration.backend"]),
+            "_get_inbox_handler",
+            _get_inbox_handler,
         )
 
     def receive(self, topic="test/create", payload=None, key=None, **kwargs):

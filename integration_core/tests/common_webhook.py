@@ -60,12 +60,17 @@ class WebhookCase(HttpCase):
             body = json.dumps(body).encode()
         # url_open turns an empty body into a GET: post explicitly
         return self.opener.post(
-            self.base_url() + self.url(backend), data=body, headers=headers or {}, timeout=30
+            self.base_url() + self.url(backend),
+            data=body,
+            headers=headers or {},
+            timeout=30,
         )
 
     def post_signed(self, payload, backend=None, **header_kwargs):
         body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        return self.post(body, self.signed_headers(body, **header_kwargs), backend=backend)
+        return self.post(
+            body, self.signed_headers(body, **header_kwargs), backend=backend
+        )
 
     def messages(self, backend=None):
         self.env.invalidate_all()

@@ -73,7 +73,12 @@ class LocalHttpServer:
                 except ValueError:
                     parsed = None
                 request = Recorded(
-                    self.command, self.path, dict(self.headers), raw, parsed, time.time()
+                    self.command,
+                    self.path,
+                    dict(self.headers),
+                    raw,
+                    parsed,
+                    time.time(),
                 )
                 reply = owner._next_reply(request)
                 if reply.delay:

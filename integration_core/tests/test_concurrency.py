@@ -15,7 +15,9 @@ class TestConcurrentReceive(TransactionCase):
         super().setUp()
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            self.backend_id = env["integration.backend"].create({"name": "Concurrency"}).id
+            self.backend_id = (
+                env["integration.backend"].create({"name": "Concurrency"}).id
+            )
         self.addCleanup(self._cleanup)
 
     def _cleanup(self):

@@ -64,7 +64,9 @@ class TestCircuit(unittest.TestCase):
     def test_opens_after_threshold(self):
         state, failures = fc.CLOSED, 0
         for _ in range(2):
-            state, failures, until = fc.circuit_record(state, failures, False, 10, 3, 60)
+            state, failures, until = fc.circuit_record(
+                state, failures, False, 10, 3, 60
+            )
             self.assertEqual(state, fc.CLOSED)
         state, failures, until = fc.circuit_record(state, failures, False, 10, 3, 60)
         self.assertEqual((state, failures, until), (fc.OPEN, 3, 70))
@@ -76,7 +78,9 @@ class TestCircuit(unittest.TestCase):
         decision, _retry = fc.circuit_admit(fc.HALF_OPEN, 70, 71, 72, 40)
         self.assertEqual(decision, "wait")
         # the probe died without an answer: another one may try
-        self.assertEqual(fc.circuit_admit(fc.HALF_OPEN, 70, 71, 112, 40), ("probe", 0.0))
+        self.assertEqual(
+            fc.circuit_admit(fc.HALF_OPEN, 70, 71, 112, 40), ("probe", 0.0)
+        )
 
     def test_probe_outcome(self):
         self.assertEqual(

@@ -12,7 +12,15 @@ from odoo.addons.queue_job.tests.common import trap_jobs
 from .common import IntegrationCase
 
 INBOX_STATES = ("received", "queued", "processing", "done", "failed", "dead", "ignored")
-OUTBOX_STATES = ("pending", "sending", "sent", "failed", "dead", "superseded", "cancelled")
+OUTBOX_STATES = (
+    "pending",
+    "sending",
+    "sent",
+    "failed",
+    "dead",
+    "superseded",
+    "cancelled",
+)
 
 
 @tagged("post_install", "-at_install")
@@ -88,7 +96,9 @@ class TestReceive(IntegrationCase):
             trap.assert_jobs_count(1, only=message._job_process)
             job = trap.enqueued_jobs[0]
             self.assertEqual(job.channel, "root.integration.generic.inbound")
-            self.assertEqual(job.identity_key, f"integration.inbox.message:{message.id}")
+            self.assertEqual(
+                job.identity_key, f"integration.inbox.message:{message.id}"
+            )
 
     def test_one_job_per_received_message(self):
         with trap_jobs() as trap:
@@ -249,11 +259,15 @@ class TestProcessing(IntegrationCase):
         self.assertEqual(newer._job_process(), "done")
         self.assertEqual(older._job_process(), "ignored")
         self.assertIn("stale", older.ignore_reason)
-        self.assertEqual(self.env["res.partner"].search([("ref", "=", "o1")]).name, "new")
+        self.assertEqual(
+            self.env["res.partner"].search([("ref", "=", "o1")]).name, "new"
+        )
 
     def test_dependency_not_ready_waits_then_processes(self):
         def refund(message):
-            order = self.env["res.partner"].search([("ref", "=", message.payload["order"])])
+            order = self.env["res.partner"].search(
+                [("ref", "=", message.payload["order"])]
+            )
             if not order:
                 raise DependencyNotReady("order not received yet")
             return order.copy({"ref": message.external_ref})
@@ -269,7 +283,9 @@ class TestProcessing(IntegrationCase):
         self.assertEqual(refund_msg.attempt_count, 0, "waiting spends no attempts")
         self.assertEqual(refund_msg.dependency_wait_count, 5)
         self.assertIn("waiting for dependency", refund_msg.last_error)
-        order_msg = self.receive("order/create", {"name": "O9"}, key="o9", external_ref="o9")
+        order_msg = self.receive(
+            "order/create", {"name": "O9"}, key="o9", external_ref="o9"
+        )
         self.assertEqual(order_msg._job_process(), "done")
         self.assertEqual(refund_msg._job_process(), "done")
         self.assertEqual(refund_msg._get_record().ref, "r1")
@@ -384,7 +400,9 @@ class TestCrons(IntegrationCase):
         stuck = self.receive(key="stuck")
         stuck.write({"state": "processing", "processing_started_at": self.ago(hours=1)})
         fresh = self.receive(key="fresh")
-        fresh.write({"state": "processing", "processing_started_at": self.ago(minutes=1)})
+        fresh.write(
+            {"state": "processing", "processing_started_at": self.ago(minutes=1)}
+        )
         with trap_jobs() as trap:
             recovered = self.env["integration.inbox.message"]._cron_recover_stuck()
             trap.assert_jobs_count(1, only=stuck._job_process)

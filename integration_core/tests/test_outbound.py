@@ -106,7 +106,9 @@ class TestOutboundDelivery(OutboundMixin, IntegrationCase):
             [job] = trap.enqueued_jobs
         now = fields.Datetime.now()
         self.assertGreaterEqual(job.eta, now + timedelta(seconds=1))
-        self.assertLessEqual(job.eta, now + timedelta(seconds=3), "Retry-After, not policy")
+        self.assertLessEqual(
+            job.eta, now + timedelta(seconds=3), "Retry-After, not policy"
+        )
         # even run at once, the retry does not reach the provider before 2 s
         self.assertEqual(message._job_send(), "sent")
         first, second = self.server.requests
@@ -266,9 +268,11 @@ class TestOutboundTransactions(OutboundMixin, TransactionCase):
         self.server = self.start_server(default=Reply(200, {"ok": True}))
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
-            self.backend_id = env["integration.backend"].create(
-                {"name": "Outbound committed", "api_base_url": self.server.url}
-            ).id
+            self.backend_id = (
+                env["integration.backend"]
+                .create({"name": "Outbound committed", "api_base_url": self.server.url})
+                .id
+            )
         self.addCleanup(self._cleanup)
 
     def _cleanup(self):
@@ -281,7 +285,9 @@ class TestOutboundTransactions(OutboundMixin, TransactionCase):
                         [("backend_id", "=", self.backend_id)]
                     )
                     identities = [m._job_identity() for m in messages]
-                    env["queue.job"].search([("identity_key", "in", identities)]).unlink()
+                    env["queue.job"].search(
+                        [("identity_key", "in", identities)]
+                    ).unlink()
                     env["integration.backend"].browse(self.backend_id).unlink()
                     FlowStore(cr).forget([self.backend_id])
                 return
@@ -327,17 +333,21 @@ class TestOutboundTransactions(OutboundMixin, TransactionCase):
             backend = env["integration.backend"].browse(self.backend_id)
             backend.write({"rate_limit_per_second": rate, "rate_limit_burst": 1})
             # created without a job: the two threads below are the workers
-            ids = env["integration.outbox.message"].create(
-                [
-                    {
-                        "backend_id": self.backend_id,
-                        "topic": "inventory/set",
-                        "payload": {"n": n},
-                        "idempotency_key": f"rate-{n}",
-                    }
-                    for n in range(count)
-                ]
-            ).ids
+            ids = (
+                env["integration.outbox.message"]
+                .create(
+                    [
+                        {
+                            "backend_id": self.backend_id,
+                            "topic": "inventory/set",
+                            "payload": {"n": n},
+                            "idempotency_key": f"rate-{n}",
+                        }
+                        for n in range(count)
+                    ]
+                )
+                .ids
+            )
         errors, outcomes = [], []
 
         def worker(message_ids):

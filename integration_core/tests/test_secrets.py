@@ -38,8 +38,9 @@ class TestSecretBox(unittest.TestCase):
 
     def test_key_from_environment(self):
         key = Fernet.generate_key().decode()
-        with patch.dict(config.options, {secret_box.CONFIG_OPTION: ""}), patch.dict(
-            os.environ, {secret_box.ENV_VARIABLE: key}
+        with (
+            patch.dict(config.options, {secret_box.CONFIG_OPTION: ""}),
+            patch.dict(os.environ, {secret_box.ENV_VARIABLE: key}),
         ):
             self.assertEqual(secret_box.configured_keys(), key)
 
@@ -84,7 +85,8 @@ class TestSecretFields(TransactionCase):
             self.assertEqual(values["webhook_secret"], False)
             self.assertTrue(values["webhook_secret_set"])
             rows = backend.search_read(
-                [("id", "=", self.backend.id)], ["webhook_secret", "webhook_secret_previous"]
+                [("id", "=", self.backend.id)],
+                ["webhook_secret", "webhook_secret_previous"],
             )
             self.assertFalse(rows[0]["webhook_secret"])
             exported = backend.export_data(["webhook_secret", "name"])["datas"]
@@ -107,16 +109,22 @@ class TestSecretFields(TransactionCase):
 
     def test_integration_user_cannot_set_secrets(self):
         user = new_test_user(
-            self.env, "int_secret_user", groups="integration_core.group_integration_user"
+            self.env,
+            "int_secret_user",
+            groups="integration_core.group_integration_user",
         )
         with self.assertRaises(AccessError):
             self.backend.with_user(user).write({"webhook_secret": "whsec_eA=="})
         self.assertEqual(self.backend._get_secret("webhook_secret"), SECRET)
 
     def test_without_key_saving_fails_clearly(self):
-        with patch.dict(config.options, {secret_box.CONFIG_OPTION: ""}), patch.dict(
-            os.environ, {secret_box.ENV_VARIABLE: ""}
-        ), self.assertRaisesRegex(EncryptionKeyMissing, "No encryption key configured"):
+        with (
+            patch.dict(config.options, {secret_box.CONFIG_OPTION: ""}),
+            patch.dict(os.environ, {secret_box.ENV_VARIABLE: ""}),
+            self.assertRaisesRegex(
+                EncryptionKeyMissing, "No encryption key configured"
+            ),
+        ):
             self.backend.webhook_secret = "whsec_eA=="
 
     def test_previous_secret_until_its_date(self):
@@ -124,11 +132,14 @@ class TestSecretFields(TransactionCase):
         self.backend.write(
             {
                 "webhook_secret": "whsec_bmV3",
-                "webhook_secret_previous_until": fields.Datetime.now() + timedelta(hours=1),
+                "webhook_secret_previous_until": fields.Datetime.now()
+                + timedelta(hours=1),
             }
         )
         self.assertEqual(self.backend._get_webhook_secrets(), ["whsec_bmV3", SECRET])
-        self.backend.webhook_secret_previous_until = fields.Datetime.now() - timedelta(hours=1)
+        self.backend.webhook_secret_previous_until = fields.Datetime.now() - timedelta(
+            hours=1
+        )
         self.assertEqual(self.backend._get_webhook_secrets(), ["whsec_bmV3"])
 
     def test_key_rotation_reencrypts(self):
@@ -152,14 +163,28 @@ class TestSecretFields(TransactionCase):
         """Writing, reading and verifying with a secret logs nothing containing it."""
         with self.assertLogs("odoo", level="DEBUG") as logs:
             logging.getLogger("odoo.addons.integration_core").info("capture starts")
-            backend = self.env["integration.backend"].with_user(self.manager).create(
-                {"name": "Logged?", "webhook_secret": SECRET, "webhook_secret_previous": SECRET}
+            backend = (
+                self.env["integration.backend"]
+                .with_user(self.manager)
+                .create(
+                    {
+                        "name": "Logged?",
+                        "webhook_secret": SECRET,
+                        "webhook_secret_previous": SECRET,
+                    }
+                )
             )
             backend.read(["webhook_secret", "webhook_secret_set"])
             backend.sudo()._get_webhook_secrets()
             with self.assertRaises(Exception):  # noqa: B017 (bad signature)
-                backend._verify_signature(b"{}", {"webhook-id": "m", "webhook-timestamp": "1",
-                                                  "webhook-signature": "v1,x"})
+                backend._verify_signature(
+                    b"{}",
+                    {
+                        "webhook-id": "m",
+                        "webhook-timestamp": "1",
+                        "webhook-signature": "v1,x",
+                    },
+                )
             backend.write({"webhook_secret": SECRET})
             backend.flush_recordset()
         text = "\n".join(logs.output)
@@ -198,18 +223,24 @@ class TestAccessRights(TransactionCase):
         )
 
     def test_manager_implies_user(self):
-        self.assertTrue(self.manager.has_group("integration_core.group_integration_user"))
+        self.assertTrue(
+            self.manager.has_group("integration_core.group_integration_user")
+        )
 
     def test_user_reads_and_acts_on_messages_but_configures_nothing(self):
         backends = self.env["integration.backend"].with_user(self.user)
-        self.assertEqual(backends.search([("id", "in", (self.backend_a | self.backend_b).ids)]),
-                         self.backend_a)
+        self.assertEqual(
+            backends.search([("id", "in", (self.backend_a | self.backend_b).ids)]),
+            self.backend_a,
+        )
         with self.assertRaises(AccessError):
             self.backend_a.with_user(self.user).write({"name": "renamed"})
         with self.assertRaises(AccessError):
             backends.create({"name": "mine"})
         with self.assertRaises(AccessError):
-            self.env["integration.retry.policy"].with_user(self.user).create({"name": "p"})
+            self.env["integration.retry.policy"].with_user(self.user).create(
+                {"name": "p"}
+            )
         message = self.message_a.with_user(self.user)
         message.action_mark_ignored("not needed")
         self.assertEqual(message.state, "ignored")
@@ -217,26 +248,40 @@ class TestAccessRights(TransactionCase):
         self.assertEqual(message.state, "queued")
 
     def test_manager_configures(self):
-        backend = self.env["integration.backend"].with_user(self.manager).create(
-            {"name": "Managed", "webhook_secret": "whsec_eA==", "max_body_bytes": 2048}
+        backend = (
+            self.env["integration.backend"]
+            .with_user(self.manager)
+            .create(
+                {
+                    "name": "Managed",
+                    "webhook_secret": "whsec_eA==",
+                    "max_body_bytes": 2048,
+                }
+            )
         )
         self.assertTrue(backend.webhook_secret_set)
         backend.paused = True
-        self.env["integration.retry.policy"].with_user(self.manager).create({"name": "p"})
+        self.env["integration.retry.policy"].with_user(self.manager).create(
+            {"name": "p"}
+        )
 
     def test_tracebacks_for_managers_only(self):
         self.message_a.sudo().last_traceback = "Traceback: boom"
         with self.assertRaises(AccessError):
             self.message_a.with_user(self.user).read(["last_traceback"])
         self.assertEqual(
-            self.message_a.with_user(self.manager).read(["last_traceback"])[0]["last_traceback"],
+            self.message_a.with_user(self.manager).read(["last_traceback"])[0][
+                "last_traceback"
+            ],
             "Traceback: boom",
         )
 
     def test_per_company(self):
         inbox = self.env["integration.inbox.message"]
         both = (self.message_a | self.message_b).ids
-        self.assertEqual(inbox.with_user(self.user).search([("id", "in", both)]), self.message_a)
+        self.assertEqual(
+            inbox.with_user(self.user).search([("id", "in", both)]), self.message_a
+        )
         with self.assertRaises(AccessError):
             self.message_b.with_user(self.user).read(["topic"])
         with self.assertRaises(AccessError):
@@ -244,7 +289,9 @@ class TestAccessRights(TransactionCase):
         multi = inbox.with_user(self.both).with_context(
             allowed_company_ids=(self.company_a | self.company_b).ids
         )
-        self.assertEqual(multi.search([("id", "in", both)]), self.message_a | self.message_b)
+        self.assertEqual(
+            multi.search([("id", "in", both)]), self.message_a | self.message_b
+        )
 
     def test_others_get_nothing(self):
         for user in (self.employee, self.portal, self.public):
@@ -256,7 +303,10 @@ class TestAccessRights(TransactionCase):
                 ("integration.retry.policy", None),
                 ("integration.secret", None),
             ):
-                with self.subTest(user=user.login, model=model), self.assertRaises(AccessError):
+                with (
+                    self.subTest(user=user.login, model=model),
+                    self.assertRaises(AccessError),
+                ):
                     if record:
                         record.with_user(user).read(["display_name"])
                     else:

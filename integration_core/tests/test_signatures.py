@@ -20,9 +20,17 @@ SPEC_SIGNATURE = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
 
 
 class TestStandardWebhooks(unittest.TestCase):
-    def verify(self, signature=SPEC_SIGNATURE, secrets=(SPEC_SECRET,), now=SPEC_TIMESTAMP,
-               body=SPEC_BODY, timestamp=SPEC_TIMESTAMP):
-        verify_standard_webhook(list(secrets), body, SPEC_ID, str(timestamp), signature, now=now)
+    def verify(
+        self,
+        signature=SPEC_SIGNATURE,
+        secrets=(SPEC_SECRET,),
+        now=SPEC_TIMESTAMP,
+        body=SPEC_BODY,
+        timestamp=SPEC_TIMESTAMP,
+    ):
+        verify_standard_webhook(
+            list(secrets), body, SPEC_ID, str(timestamp), signature, now=now
+        )
 
     def test_reference_vector(self):
         self.assertEqual(

@@ -29,8 +29,14 @@ HEADER_NAMES = st.sampled_from(
     ]
 )
 CONTENT_TYPES = st.sampled_from(
-    ["application/json", "text/plain", "application/x-www-form-urlencoded",
-     "application/vnd.api+json", "multipart/form-data; boundary=x", ""]
+    [
+        "application/json",
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "application/vnd.api+json",
+        "multipart/form-data; boundary=x",
+        "",
+    ]
 )
 FUZZ_SETTINGS = settings(
     max_examples=40,
@@ -38,10 +44,15 @@ FUZZ_SETTINGS = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
     | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
     max_leaves=12,
 )
 
@@ -54,10 +65,14 @@ class TestWebhookFuzz(WebhookCase):
         headers=st.dictionaries(HEADER_NAMES, HEADER_TEXT, max_size=6),
         content_type=CONTENT_TYPES,
     )
-    def test_arbitrary_requests_never_5xx_never_stored(self, body, headers, content_type):
+    def test_arbitrary_requests_never_5xx_never_stored(
+        self, body, headers, content_type
+    ):
         headers = dict(headers, **{"Content-Type": content_type})
         before = self.env["integration.inbox.message"].search_count([])
-        with mute_logger("odoo.addons.integration_core.controllers.webhook", "odoo.http"):
+        with mute_logger(
+            "odoo.addons.integration_core.controllers.webhook", "odoo.http"
+        ):
             response = self.post(body, headers)
         self.assertLess(response.status_code, 500, response.content[:200])
         self.assertIn(response.status_code, (400, 401, 413, 415))
@@ -77,10 +92,14 @@ class TestWebhookFuzz(WebhookCase):
             payload["type"] = event_type
             payload["timestamp"] = str(payload.get("timestamp"))
         body = json.dumps(payload).encode()
-        response = self.post(body, self.signed_headers(body, timestamp=int(time.time())))
+        response = self.post(
+            body, self.signed_headers(body, timestamp=int(time.time()))
+        )
         self.assertIn(response.status_code, (200, 400), response.content[:200])
         if response.status_code == 200:
             self.env.invalidate_all()
-            message = self.env["integration.inbox.message"].browse(response.json()["id"])
+            message = self.env["integration.inbox.message"].browse(
+                response.json()["id"]
+            )
             # jsonb normalises numbers (1e2 -> 100): compare the event type only
             self.assertEqual(message.topic, event_type)

@@ -41,7 +41,9 @@ class TestWebhookRoute(WebhookCase):
         self.assertEqual(message.topic, "order.created")
         self.assertEqual(message.external_ref, "42")
         self.assertEqual(message.sequence_key, "order:42")
-        self.assertEqual(message.event_at, fields.Datetime.to_datetime("2026-01-02 03:04:05"))
+        self.assertEqual(
+            message.event_at, fields.Datetime.to_datetime("2026-01-02 03:04:05")
+        )
         self.assertEqual(message.payload["data"]["id"], "42")
         self.assertEqual(message.state, "queued", "processing is left to a job")
         self.assertNotIn("Set-Cookie", response.headers)
@@ -111,18 +113,25 @@ class TestWebhookRoute(WebhookCase):
         self.backend.write(
             {
                 "webhook_secret": new_secret,
-                "webhook_secret_previous_until": fields.Datetime.now() + timedelta(days=1),
+                "webhook_secret_previous_until": fields.Datetime.now()
+                + timedelta(days=1),
             }
         )
-        self.assertEqual(self.post_signed(self.event(), secret=old_secret).status_code, 200)
-        self.assertEqual(self.post_signed(self.event(), secret=new_secret).status_code, 200)
+        self.assertEqual(
+            self.post_signed(self.event(), secret=old_secret).status_code, 200
+        )
+        self.assertEqual(
+            self.post_signed(self.event(), secret=new_secret).status_code, 200
+        )
         self.backend.webhook_secret_previous_until = fields.Datetime.now() - timedelta(
             seconds=1
         )
         with mute_logger(WEBHOOK_LOGGER):
             expired = self.post_signed(self.event(), secret=old_secret)
         self.assertEqual(expired.status_code, 401)
-        self.assertEqual(self.post_signed(self.event(), secret=new_secret).status_code, 200)
+        self.assertEqual(
+            self.post_signed(self.event(), secret=new_secret).status_code, 200
+        )
         self.assertEqual(len(self.messages()), 3)
 
     def test_body_at_limit_accepted_one_byte_over_refused(self):
@@ -164,7 +173,13 @@ class TestWebhookRoute(WebhookCase):
         self.assertEqual(self.post(body, headers).status_code, 200)
 
     def test_malformed_json_refused(self):
-        for body in (b'{"type": "x",', b"", b"\xff\xfe\x00", b'{"a": NaN}', b"[" * 100000):
+        for body in (
+            b'{"type": "x",',
+            b"",
+            b"\xff\xfe\x00",
+            b'{"a": NaN}',
+            b"[" * 100000,
+        ):
             with self.subTest(body=body[:20]):
                 response = self.post_signed(body)
                 self.assertEqual(response.status_code, 400)
@@ -177,7 +192,9 @@ class TestWebhookRoute(WebhookCase):
 
     def test_unstorable_characters_refused(self):
         self.assertEqual(self.post_signed(b'{"type": "a\\u0000b"}').status_code, 400)
-        self.assertEqual(self.post_signed(b'{"type": "x", "s": "\\ud800"}').status_code, 400)
+        self.assertEqual(
+            self.post_signed(b'{"type": "x", "s": "\\ud800"}').status_code, 400
+        )
 
     def test_unknown_archived_and_paused_backends_answer_404(self):
         archived = self.backend.copy({"name": "Archived", "active": False})
@@ -196,9 +213,11 @@ class TestWebhookRoute(WebhookCase):
             answers.append((response.status_code, response.content))
         self.assertEqual(answers[0][0], 404)
         self.assertEqual(len(set(answers)), 1, "the three answers are identical")
-        self.assertFalse(self.env["integration.inbox.message"].search([
-            ("backend_id", "in", (archived | paused).ids)
-        ]))
+        self.assertFalse(
+            self.env["integration.inbox.message"].search(
+                [("backend_id", "in", (archived | paused).ids)]
+            )
+        )
 
     def test_get_not_allowed(self):
         response = self.opener.get(self.base_url() + self.url())
@@ -249,7 +268,9 @@ class TestWebhookRoute(WebhookCase):
 
     def test_database_down_answers_503(self):
         def registry_down(*args, **kwargs):
-            raise psycopg2.OperationalError("could not connect to server: Connection refused")
+            raise psycopg2.OperationalError(
+                "could not connect to server: Connection refused"
+            )
 
         with patch("odoo.http.Registry", registry_down), mute_logger("odoo.http"):
             response = self.post_signed(self.event())
@@ -264,8 +285,10 @@ class TestWebhookRoute(WebhookCase):
             original(backend, raw_body, headers)
             raise psycopg2.InterfaceError("connection already closed")
 
-        with patch.object(type(self.backend), "_verify_signature", connection_lost), \
-                mute_logger(WEBHOOK_LOGGER):
+        with (
+            patch.object(type(self.backend), "_verify_signature", connection_lost),
+            mute_logger(WEBHOOK_LOGGER),
+        ):
             response = self.post_signed(self.event())
         self.assertEqual(response.status_code, 503)
         self.assertTrue(response.headers.get("Retry-After"))
@@ -280,7 +303,9 @@ class TestWebhookRoute(WebhookCase):
         def deliver():
             try:
                 barrier.wait(10)
-                answers.append(requests.post(url, data=body, headers=headers, timeout=30))
+                answers.append(
+                    requests.post(url, data=body, headers=headers, timeout=30)
+                )
             except Exception as err:  # noqa: BLE001
                 errors.append(err)
 
@@ -293,7 +318,9 @@ class TestWebhookRoute(WebhookCase):
         message = self.messages()
         self.assertEqual(len(message), 1)
         self.assertEqual({a.status_code for a in answers}, {200})
-        self.assertEqual(sorted(a.json()["status"] for a in answers),
-                         ["accepted"] + ["duplicate"] * 5)
+        self.assertEqual(
+            sorted(a.json()["status"] for a in answers),
+            ["accepted"] + ["duplicate"] * 5,
+        )
         self.assertEqual({a.json()["id"] for a in answers}, {message.id})
         self.assertEqual(message.duplicate_count, 5)

@@ -92,7 +92,9 @@ class IntegrationBackend(models.Model):
         "addresses become its contacts. Empty: match or create by email.",
     )
     shopify_shipping_product_id = fields.Many2one(
-        "product.product", string="Shipping Product", domain="[('type', '=', 'service')]"
+        "product.product",
+        string="Shipping Product",
+        domain="[('type', '=', 'service')]",
     )
     shopify_discount_policy = fields.Selection(
         [("line", "Discount on the line"), ("product", "Separate discount line")],
@@ -103,7 +105,9 @@ class IntegrationBackend(models.Model):
         "are percentages rounded to the Discount precision.",
     )
     shopify_discount_product_id = fields.Many2one(
-        "product.product", string="Discount Product", domain="[('type', '=', 'service')]"
+        "product.product",
+        string="Discount Product",
+        domain="[('type', '=', 'service')]",
     )
     shopify_tax_map_ids = fields.One2many(
         "integration.shopify.tax.map", "backend_id", string="Tax Mapping"
@@ -148,22 +152,37 @@ class IntegrationBackend(models.Model):
     def _shopify_get_service_product(self, field_name, code, name):
         product = self[field_name]
         if not product:
-            product = self.env["product.product"].search([("default_code", "=", code)], limit=1)
+            product = self.env["product.product"].search(
+                [("default_code", "=", code)], limit=1
+            )
             if not product:
-                product = self.env["product.product"].sudo().create(
-                    {"name": name, "default_code": code, "type": "service", "sale_ok": True}
+                product = (
+                    self.env["product.product"]
+                    .sudo()
+                    .create(
+                        {
+                            "name": name,
+                            "default_code": code,
+                            "type": "service",
+                            "sale_ok": True,
+                        }
+                    )
                 )
             self.sudo()[field_name] = product
         return product
 
     def _shopify_get_shipping_product(self):
         return self._shopify_get_service_product(
-            "shopify_shipping_product_id", "SHOPIFY-SHIPPING", self.env._("Shopify shipping")
+            "shopify_shipping_product_id",
+            "SHOPIFY-SHIPPING",
+            self.env._("Shopify shipping"),
         )
 
     def _shopify_get_discount_product(self):
         return self._shopify_get_service_product(
-            "shopify_discount_product_id", "SHOPIFY-DISCOUNT", self.env._("Shopify discount")
+            "shopify_discount_product_id",
+            "SHOPIFY-DISCOUNT",
+            self.env._("Shopify discount"),
         )
 
     # -- webhook intake --------------------------------------------------------------
@@ -177,7 +196,9 @@ class IntegrationBackend(models.Model):
         if not secrets:
             raise SignatureError("no webhook secret configured")
         for secret in secrets:
-            if constant_time_equals(hmac_sha256_base64(secret, raw_body), received.strip()):
+            if constant_time_equals(
+                hmac_sha256_base64(secret, raw_body), received.strip()
+            ):
                 return
         raise SignatureError("X-Shopify-Hmac-Sha256 does not match")
 
@@ -185,7 +206,11 @@ class IntegrationBackend(models.Model):
         if not self._is_shopify():
             return super()._get_idempotency_key(payload, headers)
         # a None key makes the pipeline use a digest of topic and payload
-        return headers.get("x-shopify-event-id") or headers.get("x-shopify-webhook-id") or None
+        return (
+            headers.get("x-shopify-event-id")
+            or headers.get("x-shopify-webhook-id")
+            or None
+        )
 
     def _get_topic(self, payload, headers):
         if not self._is_shopify():
@@ -216,7 +241,9 @@ class IntegrationBackend(models.Model):
         # X-Shopify-Triggered-At is when the webhook fired (it may be later)
         value = isinstance(payload, dict) and payload.get("updated_at")
         try:
-            return mapping.parse_datetime(value or headers.get("x-shopify-triggered-at"))
+            return mapping.parse_datetime(
+                value or headers.get("x-shopify-triggered-at")
+            )
         except ValueError:
             return None
 
@@ -254,7 +281,9 @@ class IntegrationBackend(models.Model):
         return (
             self.env["integration.shopify.importer"]
             .with_company(self.company_id)
-            .with_context(tracking_disable=True, mail_create_nolog=True, mail_notrack=True)
+            .with_context(
+                tracking_disable=True, mail_create_nolog=True, mail_notrack=True
+            )
         )
 
     def _shopify_handle_order(self, message):
@@ -272,11 +301,17 @@ class IntegrationBackend(models.Model):
             "The Shopify app was uninstalled from %s: the backend is paused.",
             self.shopify_shop_domain or self.name,
         )
-        self.message_post(body=body, message_type="comment", subtype_xmlid="mail.mt_comment")
+        self.message_post(
+            body=body, message_type="comment", subtype_xmlid="mail.mt_comment"
+        )
         group = self.env.ref(
             "integration_core.group_integration_manager", raise_if_not_found=False
         )
-        users = group.sudo().all_user_ids if group and "all_user_ids" in group._fields else group.sudo().users
+        users = (
+            group.sudo().all_user_ids
+            if group and "all_user_ids" in group._fields
+            else group.sudo().users
+        )
         for user in (users or self.env.user)[:5]:
             self.activity_schedule(
                 "mail.mail_activity_data_todo",
@@ -328,11 +363,15 @@ class IntegrationBackend(models.Model):
     def _outbox_prepare_request(self, message):
         if not self._is_shopify():
             return super()._outbox_prepare_request(message)
-        method = getattr(self, "_shopify_prepare_%s" % message.topic.replace("/", "_"), None)
+        method = getattr(
+            self, "_shopify_prepare_%s" % message.topic.replace("/", "_"), None
+        )
         if method is None:
             raise PermanentError(f"no Shopify request for topic {message.topic}")
         request = method(message)
-        request["headers"] = dict(request.get("headers") or {}, **self._shopify_headers())
+        request["headers"] = dict(
+            request.get("headers") or {}, **self._shopify_headers()
+        )
         return request
 
     def _shopify_prepare_inventory_set(self, message):
@@ -361,27 +400,41 @@ class IntegrationBackend(models.Model):
             "GET", f"orders/{payload['order_id']}/fulfillment_orders.json"
         )
         fulfillment_orders = (response.json() or {}).get("fulfillment_orders") or []
-        wanted = {str(line["line_item_id"]): line["quantity"] for line in payload["lines"]}
+        wanted = {
+            str(line["line_item_id"]): line["quantity"] for line in payload["lines"]
+        }
         by_order = []
         for fulfillment_order in fulfillment_orders:
-            if fulfillment_order.get("status") not in ("open", "in_progress", "scheduled"):
+            if fulfillment_order.get("status") not in (
+                "open",
+                "in_progress",
+                "scheduled",
+            ):
                 continue
             items = []
             for line in fulfillment_order.get("line_items") or ():
                 line_item_id = str(line.get("line_item_id"))
-                quantity = min(wanted.get(line_item_id, 0), line.get("fulfillable_quantity", 0))
+                quantity = min(
+                    wanted.get(line_item_id, 0), line.get("fulfillable_quantity", 0)
+                )
                 if quantity > 0:
                     items.append({"id": line["id"], "quantity": quantity})
                     wanted[line_item_id] -= quantity
             if items:
                 by_order.append(
-                    {"fulfillment_order_id": fulfillment_order["id"], "fulfillment_order_line_items": items}
+                    {
+                        "fulfillment_order_id": fulfillment_order["id"],
+                        "fulfillment_order_line_items": items,
+                    }
                 )
         if not by_order:
             raise PermanentError(
                 f"order {payload['order_id']} has no open fulfillment order line to fulfil"
             )
-        fulfillment = {"line_items_by_fulfillment_order": by_order, "notify_customer": False}
+        fulfillment = {
+            "line_items_by_fulfillment_order": by_order,
+            "notify_customer": False,
+        }
         if payload.get("tracking_number") or payload.get("tracking_company"):
             fulfillment["tracking_info"] = {
                 "number": payload.get("tracking_number"),
@@ -398,7 +451,9 @@ class IntegrationBackend(models.Model):
             return super()._outbox_handle_response(message, response)
         if message.topic == "fulfillment/create":
             fulfillment = (response.json() or {}).get("fulfillment") or {}
-            picking = self.env["stock.picking"].browse(message.payload["picking_id"]).exists()
+            picking = (
+                self.env["stock.picking"].browse(message.payload["picking_id"]).exists()
+            )
             if picking and fulfillment.get("id"):
                 picking.shopify_fulfillment_id = str(fulfillment["id"])
         return None
@@ -407,11 +462,15 @@ class IntegrationBackend(models.Model):
         """Keep one call of headroom in Shopify's leaky bucket."""
         if not self._is_shopify():
             return super()._outbox_throttle_delay(response)
-        limit = mapping.parse_call_limit(response.headers.get("X-Shopify-Shop-Api-Call-Limit"))
+        limit = mapping.parse_call_limit(
+            response.headers.get("X-Shopify-Shop-Api-Call-Limit")
+        )
         if not limit:
             return None
         used, size = limit
-        delay = mapping.bucket_delay(used, size or self.shopify_bucket_size, self.shopify_leak_rate)
+        delay = mapping.bucket_delay(
+            used, size or self.shopify_bucket_size, self.shopify_leak_rate
+        )
         return delay or None
 
     # -- reconciliation --------------------------------------------------------------
@@ -451,14 +510,21 @@ class IntegrationBackend(models.Model):
         bindings = {
             binding.shopify_id: binding
             for binding in self.env["integration.shopify.order.binding"].search(
-                [("backend_id", "=", self.id), ("shopify_id", "in", [str(o["id"]) for o in orders])]
+                [
+                    ("backend_id", "=", self.id),
+                    ("shopify_id", "in", [str(o["id"]) for o in orders]),
+                ]
             )
         }
         items = []
         for order in orders:
             binding = bindings.get(str(order["id"]))
             updated_at = mapping.parse_datetime(order.get("updated_at"))
-            if binding and binding.shopify_updated_at and updated_at <= binding.shopify_updated_at:
+            if (
+                binding
+                and binding.shopify_updated_at
+                and updated_at <= binding.shopify_updated_at
+            ):
                 continue
             items.append(
                 {

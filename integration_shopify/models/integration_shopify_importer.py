@@ -72,7 +72,8 @@ class IntegrationShopifyImporter(models.AbstractModel):
 
     def _find_order_binding(self, backend, shopify_id):
         return self.env["integration.shopify.order.binding"].search(
-            [("backend_id", "=", backend.id), ("shopify_id", "=", str(shopify_id))], limit=1
+            [("backend_id", "=", backend.id), ("shopify_id", "=", str(shopify_id))],
+            limit=1,
         )
 
     def _create_order(self, backend, data, currency):
@@ -91,13 +92,19 @@ class IntegrationShopifyImporter(models.AbstractModel):
         values = self._prepare_order_values(backend, data, currency)
         values.pop("date_order", None)
         lines = self._prepare_lines(backend, data, values)
-        values["order_line"] = [Command.clear()] + [Command.create(line) for line in lines]
+        values["order_line"] = [Command.clear()] + [
+            Command.create(line) for line in lines
+        ]
         order.write(values)
 
     def _review_changes(self, order, data):
         """A confirmed order changed in Shopify: ask someone instead of altering it."""
         old = {
-            line.shopify_line_id: (line.product_id.default_code or "", line.product_uom_qty, line.price_unit)
+            line.shopify_line_id: (
+                line.product_id.default_code or "",
+                line.product_uom_qty,
+                line.price_unit,
+            )
             for line in order.order_line
             if line.shopify_line_id
         }
@@ -111,7 +118,11 @@ class IntegrationShopifyImporter(models.AbstractModel):
         )
 
     def _schedule_review(self, order, summary, details=()):
-        note = "<ul>%s</ul>" % "".join(f"<li>{detail}</li>" for detail in details) if details else ""
+        note = (
+            "<ul>%s</ul>" % "".join(f"<li>{detail}</li>" for detail in details)
+            if details
+            else ""
+        )
         return order.activity_schedule(
             "mail.mail_activity_data_todo",
             summary=summary,
@@ -124,7 +135,8 @@ class IntegrationShopifyImporter(models.AbstractModel):
             return
         policy = backend.shopify_confirm_policy
         if policy == "confirm" or (
-            policy == "paid" and data["financial_status"] in ("paid", "partially_refunded", "refunded")
+            policy == "paid"
+            and data["financial_status"] in ("paid", "partially_refunded", "refunded")
         ):
             order.action_confirm()
 
@@ -137,7 +149,9 @@ class IntegrationShopifyImporter(models.AbstractModel):
         if not delivered and order.state != "cancel":
             order.with_context(disable_cancel_warning=True)._action_cancel()
             order.message_post(
-                body=self.env._("Cancelled in Shopify (%s).", data["cancel_reason"] or "-")
+                body=self.env._(
+                    "Cancelled in Shopify (%s).", data["cancel_reason"] or "-"
+                )
             )
         elif delivered:
             self._schedule_review(
@@ -227,7 +241,10 @@ class IntegrationShopifyImporter(models.AbstractModel):
     def _find_customer(self, backend, customer):
         """Match by email, then by phone."""
         Partner = self.env["res.partner"]
-        company_domain = [("company_id", "in", (False, backend.company_id.id)), ("parent_id", "=", False)]
+        company_domain = [
+            ("company_id", "in", (False, backend.company_id.id)),
+            ("parent_id", "=", False),
+        ]
         if customer["email"]:
             partner = Partner.search(
                 [("email", "=ilike", customer["email"])] + company_domain, limit=1
@@ -235,7 +252,9 @@ class IntegrationShopifyImporter(models.AbstractModel):
             if partner:
                 return partner
         if customer["phone"]:
-            partner = Partner.search([("phone", "=", customer["phone"])] + company_domain, limit=1)
+            partner = Partner.search(
+                [("phone", "=", customer["phone"])] + company_domain, limit=1
+            )
             if partner:
                 return partner
         return Partner
@@ -243,7 +262,9 @@ class IntegrationShopifyImporter(models.AbstractModel):
     def _create_customer(self, customer, address):
         values = self._prepare_address_values(address) if address else {}
         values.update(
-            name=customer["name"] or (address or {}).get("name") or self.env._("Shopify customer"),
+            name=customer["name"]
+            or (address or {}).get("name")
+            or self.env._("Shopify customer"),
             email=customer["email"] or False,
             phone=customer["phone"] or values.get("phone") or False,
         )
@@ -257,7 +278,8 @@ class IntegrationShopifyImporter(models.AbstractModel):
             country = country.search([("code", "=", address["country_code"])], limit=1)
         if country and address["state_code"]:
             state = state.search(
-                [("country_id", "=", country.id), ("code", "=", address["state_code"])], limit=1
+                [("country_id", "=", country.id), ("code", "=", address["state_code"])],
+                limit=1,
             )
         return {
             "name": address["name"],
@@ -277,14 +299,20 @@ class IntegrationShopifyImporter(models.AbstractModel):
         values = self._prepare_address_values(address)
 
         def same(record):
-            return all((record[f].id if f.endswith("_id") else record[f]) == (values[f] or False) for f in ADDRESS_FIELDS)
+            return all(
+                (record[f].id if f.endswith("_id") else record[f])
+                == (values[f] or False)
+                for f in ADDRESS_FIELDS
+            )
 
         if same(partner):
             return partner
         for child in partner.child_ids:
             if child.type == address_type and same(child):
                 return child
-        values.update(parent_id=partner.id, type=address_type, email=address["email"] or False)
+        values.update(
+            parent_id=partner.id, type=address_type, email=address["email"] or False
+        )
         return self.env["res.partner"].create(values)
 
     # -- lines -----------------------------------------------------------------------
@@ -295,7 +323,9 @@ class IntegrationShopifyImporter(models.AbstractModel):
         discounts = {}
         for line in data["lines"]:
             product = products[line["line_id"]]
-            tax_ids = self._find_taxes(backend, line["taxes"], data["taxes_included"], taxes)
+            tax_ids = self._find_taxes(
+                backend, line["taxes"], data["taxes_included"], taxes
+            )
             values = {
                 "product_id": product.id,
                 "name": line["name"] or product.display_name,
@@ -332,7 +362,12 @@ class IntegrationShopifyImporter(models.AbstractModel):
                     "price_unit": shipping["price"],
                     "tax_id": [
                         Command.set(
-                            self._find_taxes(backend, shipping["taxes"], data["taxes_included"], taxes)
+                            self._find_taxes(
+                                backend,
+                                shipping["taxes"],
+                                data["taxes_included"],
+                                taxes,
+                            )
                         )
                     ],
                     "shopify_line_id": f"shipping:{shipping['line_id']}",
@@ -356,7 +391,10 @@ class IntegrationShopifyImporter(models.AbstractModel):
         by_variant = {}
         if variants:
             for binding in self.env["integration.shopify.product.binding"].search(
-                [("backend_id", "=", backend.id), ("shopify_variant_id", "in", list(variants))]
+                [
+                    ("backend_id", "=", backend.id),
+                    ("shopify_variant_id", "in", list(variants)),
+                ]
             ):
                 by_variant[binding.shopify_variant_id] = binding.product_id
         result = {}
@@ -447,20 +485,32 @@ class IntegrationShopifyImporter(models.AbstractModel):
         order = binding.sale_order_id
         ref = f"Shopify refund {data['id']}"
         existing = self.env["account.move"].search(
-            [("ref", "=", ref), ("move_type", "=", "out_refund"), ("company_id", "=", order.company_id.id)],
+            [
+                ("ref", "=", ref),
+                ("move_type", "=", "out_refund"),
+                ("company_id", "=", order.company_id.id),
+            ],
             limit=1,
         )
         if existing or data["id"] in (binding.refund_ids or []):
             return existing or order
-        lines_by_id = {line.shopify_line_id: line for line in order.order_line if line.shopify_line_id}
+        lines_by_id = {
+            line.shopify_line_id: line
+            for line in order.order_line
+            if line.shopify_line_id
+        }
         credit_lines = []
         restock = []
         for item in data["lines"]:
             sale_line = lines_by_id.get(item["line_item_id"])
             if not sale_line:
-                raise PermanentError(f"refund {data['id']}: unknown line item {item['line_item_id']}")
+                raise PermanentError(
+                    f"refund {data['id']}: unknown line item {item['line_item_id']}"
+                )
             if item["quantity"] > 0:
-                credit_lines.append(self._prepare_refund_line(sale_line, item["quantity"]))
+                credit_lines.append(
+                    self._prepare_refund_line(sale_line, item["quantity"])
+                )
             if item["restock"]:
                 restock.append((sale_line, item["quantity"]))
         if data["shipping_amount"]:
@@ -479,16 +529,28 @@ class IntegrationShopifyImporter(models.AbstractModel):
             credit_lines.append(values)
         credit_note = self.env["account.move"]
         if credit_lines:
-            credit_note = self._create_credit_note(backend, order, data, ref, credit_lines)
+            credit_note = self._create_credit_note(
+                backend, order, data, ref, credit_lines
+            )
         details = [credit_note.display_name] if credit_note else []
         unreturned = self._create_returns(order, restock) if restock else []
         details += [
-            self.env._("%(qty)s x %(product)s could not be returned: nothing delivered", qty=qty, product=line.product_id.display_name)
+            self.env._(
+                "%(qty)s x %(product)s could not be returned: nothing delivered",
+                qty=qty,
+                product=line.product_id.display_name,
+            )
             for line, qty in unreturned
         ]
         binding.refund_ids = (binding.refund_ids or []) + [data["id"]]
         self._schedule_review(
-            order, self.env._("Shopify refund %s on %s", data["id"], binding.shopify_name), details
+            order,
+            self.env._(
+                "Shopify refund %(refund)s on %(order)s",
+                refund=data["id"],
+                order=binding.shopify_name,
+            ),
+            details,
         )
         return credit_note or order
 
@@ -527,7 +589,10 @@ class IntegrationShopifyImporter(models.AbstractModel):
     def _register_refund_payments(self, backend, move, data):
         """Pay the posted credit note through the journal of each refund gateway."""
         for transaction in data["transactions"]:
-            if transaction["kind"] != "refund" or transaction["status"] not in ("success", ""):
+            if transaction["kind"] != "refund" or transaction["status"] not in (
+                "success",
+                "",
+            ):
                 continue
             mapping_row = backend.shopify_payment_map_ids.filtered(
                 lambda row, gw=transaction["gateway"]: row.gateway == gw

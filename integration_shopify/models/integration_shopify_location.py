@@ -16,7 +16,8 @@ class IntegrationShopifyLocation(models.Model):
     shopify_location_id = fields.Char(required=True, string="Shopify Location ID")
     warehouse_id = fields.Many2one("stock.warehouse", required=True, ondelete="cascade")
     export_inventory = fields.Boolean(
-        default=True, help="Send this warehouse's stock levels to this Shopify location."
+        default=True,
+        help="Send this warehouse's stock levels to this Shopify location.",
     )
 
     _sql_constraints = [

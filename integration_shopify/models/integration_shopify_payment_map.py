@@ -12,7 +12,8 @@ class IntegrationShopifyPaymentMap(models.Model):
         "integration.backend", required=True, ondelete="cascade", index=True
     )
     gateway = fields.Char(
-        required=True, help="Gateway name as in payment_gateway_names, e.g. 'shopify_payments'."
+        required=True,
+        help="Gateway name as in payment_gateway_names, e.g. 'shopify_payments'.",
     )
     journal_id = fields.Many2one(
         "account.journal",

@@ -12,7 +12,8 @@ class IntegrationShopifyTaxMap(models.Model):
         "integration.backend", required=True, ondelete="cascade", index=True
     )
     title = fields.Char(
-        required=True, help="Tax title as Shopify sends it, e.g. 'VAT' or 'CA State Tax'."
+        required=True,
+        help="Tax title as Shopify sends it, e.g. 'VAT' or 'CA State Tax'.",
     )
     rate = fields.Float(
         required=True, digits=(16, 4), help="Rate in percent (Shopify's 0.2 is 20)."

@@ -9,8 +9,12 @@ class StockPicking(models.Model):
         copy=False,
         help="Sent with the Shopify fulfillment when no carrier tracking reference is set.",
     )
-    shopify_tracking_company = fields.Char(string="Tracking Company (Shopify)", copy=False)
-    shopify_fulfillment_id = fields.Char(string="Shopify Fulfillment ID", copy=False, readonly=True)
+    shopify_tracking_company = fields.Char(
+        string="Tracking Company (Shopify)", copy=False
+    )
+    shopify_fulfillment_id = fields.Char(
+        string="Shopify Fulfillment ID", copy=False, readonly=True
+    )
 
     def _action_done(self):
         result = super()._action_done()
@@ -20,7 +24,9 @@ class StockPicking(models.Model):
     def _shopify_get_tracking(self):
         """``(number, company)`` for the fulfillment; carrier modules' fields first."""
         self.ensure_one()
-        number = getattr(self, "carrier_tracking_ref", False) or self.shopify_tracking_number
+        number = (
+            getattr(self, "carrier_tracking_ref", False) or self.shopify_tracking_number
+        )
         carrier = getattr(self, "carrier_id", False)
         company = self.shopify_tracking_company or (carrier and carrier.name)
         return number or None, company or None
@@ -30,11 +36,15 @@ class StockPicking(models.Model):
         for picking in self:
             if picking.picking_type_code != "outgoing" or picking.return_id:
                 continue
-            binding = picking.sale_id.shopify_binding_ids[:1] if picking.sale_id else None
+            binding = (
+                picking.sale_id.shopify_binding_ids[:1] if picking.sale_id else None
+            )
             if not binding or not binding.backend_id.active:
                 continue
             lines = {}
-            for move in picking.move_ids.filtered(lambda m: m.state == "done" and m.sale_line_id):
+            for move in picking.move_ids.filtered(
+                lambda m: m.state == "done" and m.sale_line_id
+            ):
                 line_id = move.sale_line_id.shopify_line_id
                 if line_id and not line_id.startswith("shipping:"):
                     lines[line_id] = lines.get(line_id, 0) + move.quantity

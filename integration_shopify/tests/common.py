@@ -21,19 +21,35 @@ class ShopifyCase(TransactionCase):
         cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
         cls.company = cls.env.company
         cls.policy = cls.env["integration.retry.policy"].create(
-            {"name": "Shopify test policy", "max_attempts": 3, "initial_delay": 30,
-             "backoff_factor": 2.0, "max_delay": 600, "jitter": 0.0}
+            {
+                "name": "Shopify test policy",
+                "max_attempts": 3,
+                "initial_delay": 30,
+                "backoff_factor": 2.0,
+                "max_delay": 600,
+                "jitter": 0.0,
+            }
         )
         cls.warehouse = cls.env["stock.warehouse"].search(
             [("company_id", "=", cls.company.id)], limit=1
         )
         cls.tax_vat = cls.env["account.tax"].create(
-            {"name": "Shopify test VAT 20%", "amount": 20.0, "type_tax_use": "sale",
-             "amount_type": "percent", "company_id": cls.company.id}
+            {
+                "name": "Shopify test VAT 20%",
+                "amount": 20.0,
+                "type_tax_use": "sale",
+                "amount_type": "percent",
+                "company_id": cls.company.id,
+            }
         )
         cls.tax_gst = cls.env["account.tax"].create(
-            {"name": "Shopify test GST 5%", "amount": 5.0, "type_tax_use": "sale",
-             "amount_type": "percent", "company_id": cls.company.id}
+            {
+                "name": "Shopify test GST 5%",
+                "amount": 5.0,
+                "type_tax_use": "sale",
+                "amount_type": "percent",
+                "company_id": cls.company.id,
+            }
         )
         cls.backend = cls.env["integration.backend"].create(
             {
@@ -46,13 +62,20 @@ class ShopifyCase(TransactionCase):
                 "shopify_warehouse_id": cls.warehouse.id,
                 "shopify_tax_fallback": "fail",
                 "shopify_tax_map_ids": [
-                    Command.create({"title": "VAT", "rate": 20.0, "tax_id": cls.tax_vat.id}),
-                    Command.create({"title": "GST", "rate": 5.0, "tax_id": cls.tax_gst.id}),
+                    Command.create(
+                        {"title": "VAT", "rate": 20.0, "tax_id": cls.tax_vat.id}
+                    ),
+                    Command.create(
+                        {"title": "GST", "rate": 5.0, "tax_id": cls.tax_gst.id}
+                    ),
                 ],
                 "shopify_location_ids": [
                     Command.create(
-                        {"name": "Main", "shopify_location_id": LOCATION_ID,
-                         "warehouse_id": cls.warehouse.id}
+                        {
+                            "name": "Main",
+                            "shopify_location_id": LOCATION_ID,
+                            "warehouse_id": cls.warehouse.id,
+                        }
                     )
                 ],
             }
@@ -60,8 +83,14 @@ class ShopifyCase(TransactionCase):
         cls.products = {}
         for sku, price in (("SKU-A", 20.0), ("SKU-B", 7.5), ("SKU-C", 100.0)):
             cls.products[sku] = cls.env["product.product"].create(
-                {"name": f"Test {sku}", "default_code": sku, "list_price": price,
-                 "type": "consu", "is_storable": True, "taxes_id": [Command.clear()]}
+                {
+                    "name": f"Test {sku}",
+                    "default_code": sku,
+                    "list_price": price,
+                    "type": "consu",
+                    "is_storable": True,
+                    "taxes_id": [Command.clear()],
+                }
             )
 
     @classmethod
@@ -76,7 +105,9 @@ class ShopifyCase(TransactionCase):
     def headers_for(self, topic, payload, event_id=None):
         headers = {
             "x-shopify-topic": topic,
-            "x-shopify-triggered-at": sim.iso(fields.Datetime.now().replace(tzinfo=sim.UTC)),
+            "x-shopify-triggered-at": sim.iso(
+                fields.Datetime.now().replace(tzinfo=sim.UTC)
+            ),
         }
         if event_id:
             headers["x-shopify-event-id"] = event_id
@@ -101,12 +132,17 @@ class ShopifyCase(TransactionCase):
 
     def order_of(self, payload):
         binding = self.env["integration.shopify.order.binding"].search(
-            [("backend_id", "=", self.backend.id), ("shopify_id", "=", str(payload["id"]))]
+            [
+                ("backend_id", "=", self.backend.id),
+                ("shopify_id", "=", str(payload["id"])),
+            ]
         )
         return binding.sale_order_id
 
     def deliver_picking(self, order):
-        picking = order.picking_ids.filtered(lambda p: p.state not in ("done", "cancel"))
+        picking = order.picking_ids.filtered(
+            lambda p: p.state not in ("done", "cancel")
+        )
         picking.action_assign()
         for move in picking.move_ids:
             move.quantity = move.product_uom_qty

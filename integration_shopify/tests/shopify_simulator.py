@@ -41,16 +41,31 @@ def next_id():
 
 def iso(moment):
     """Shopify's timestamp format, with an offset."""
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "-00:00")
+    return (
+        moment.astimezone(UTC)
+        .replace(microsecond=0)
+        .isoformat()
+        .replace("+00:00", "-00:00")
+    )
 
 
 def sign(secret, body):
-    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+    return base64.b64encode(
+        hmac.new(secret.encode(), body, hashlib.sha256).digest()
+    ).decode()
 
 
 # -- payloads ------------------------------------------------------------------------
-def address(name="Jane Doe", street="1 Main Street", city="Ottawa", zip_code="K1A 0B1",
-            country_code="CA", province_code="ON", phone="+1 613 555 0100", **extra):
+def address(
+    name="Jane Doe",
+    street="1 Main Street",
+    city="Ottawa",
+    zip_code="K1A 0B1",
+    country_code="CA",
+    province_code="ON",
+    phone="+1 613 555 0100",
+    **extra,
+):
     first, _sep, last = name.partition(" ")
     values = {
         "first_name": first,
@@ -103,9 +118,15 @@ def order_payload(
     discount_applications = []
     if order_discount_pct:
         discount_applications.append(
-            {"target_type": "line_item", "type": "discount_code", "value": str(order_discount_pct),
-             "value_type": "percentage", "allocation_method": "across", "target_selection": "all",
-             "code": "ORDER"}
+            {
+                "target_type": "line_item",
+                "type": "discount_code",
+                "value": str(order_discount_pct),
+                "value_type": "percentage",
+                "allocation_method": "across",
+                "target_selection": "all",
+                "code": "ORDER",
+            }
         )
     for index, line in enumerate(lines):
         sku, quantity, price = line[:3]
@@ -115,14 +136,28 @@ def order_payload(
         allocations = []
         if line_discount:
             discount_applications.append(
-                {"target_type": "line_item", "type": "manual", "value": str(line_discount),
-                 "value_type": "fixed_amount", "allocation_method": "one", "target_selection": "explicit"}
+                {
+                    "target_type": "line_item",
+                    "type": "manual",
+                    "value": str(line_discount),
+                    "value_type": "fixed_amount",
+                    "allocation_method": "one",
+                    "target_selection": "explicit",
+                }
             )
-            allocations.append({"amount": f"{float(line_discount):.2f}",
-                                "discount_application_index": len(discount_applications) - 1})
+            allocations.append(
+                {
+                    "amount": f"{float(line_discount):.2f}",
+                    "discount_application_index": len(discount_applications) - 1,
+                }
+            )
         if order_discount_pct:
-            allocations.append({"amount": f"{gross * order_discount_pct / 100:.2f}",
-                                "discount_application_index": 0})
+            allocations.append(
+                {
+                    "amount": f"{gross * order_discount_pct / 100:.2f}",
+                    "discount_application_index": 0,
+                }
+            )
         net = gross - sum(float(a["amount"]) for a in allocations)
         line_items.append(
             {
@@ -140,7 +175,8 @@ def order_payload(
                 "requires_shipping": True,
                 "fulfillable_quantity": quantity,
                 "tax_lines": [
-                    {"title": title, "rate": rate, "price": f"{net * rate:.2f}"} for title, rate in taxes
+                    {"title": title, "rate": rate, "price": f"{net * rate:.2f}"}
+                    for title, rate in taxes
                 ],
             }
         )
@@ -148,9 +184,18 @@ def order_payload(
     if shipping:
         title, price = shipping
         shipping_lines.append(
-            {"id": next_id(), "title": title, "code": title, "price": f"{float(price):.2f}",
-             "discounted_price": f"{float(price):.2f}", "discount_allocations": [],
-             "tax_lines": [{"title": t, "rate": r, "price": f"{float(price) * r:.2f}"} for t, r in taxes]}
+            {
+                "id": next_id(),
+                "title": title,
+                "code": title,
+                "price": f"{float(price):.2f}",
+                "discounted_price": f"{float(price):.2f}",
+                "discount_allocations": [],
+                "tax_lines": [
+                    {"title": t, "rate": r, "price": f"{float(price) * r:.2f}"}
+                    for t, r in taxes
+                ],
+            }
         )
     ship_to = shipping_address if shipping_address is not None else address()
     payload = {
@@ -180,8 +225,13 @@ def order_payload(
         "billing_address": billing_address if billing_address is not None else ship_to,
         "payment_gateway_names": [gateway] if gateway else [],
         "customer": (
-            {"id": next_id(), "email": email, "first_name": (ship_to or {}).get("first_name", "Jane"),
-             "last_name": (ship_to or {}).get("last_name", "Doe"), "phone": None}
+            {
+                "id": next_id(),
+                "email": email,
+                "first_name": (ship_to or {}).get("first_name", "Jane"),
+                "last_name": (ship_to or {}).get("last_name", "Doe"),
+                "phone": None,
+            }
             if customer
             else None
         ),
@@ -199,7 +249,9 @@ def bump(order, seconds=1, **changes):
     return new
 
 
-def refund_payload(order, lines, shipping=None, restock_type="return", gateway="shopify_payments"):
+def refund_payload(
+    order, lines, shipping=None, restock_type="return", gateway="shopify_payments"
+):
     """A ``refunds/create`` payload: ``lines`` is ``[(line_index, quantity)]``."""
     refund_lines = []
     amount = 0.0
@@ -208,15 +260,29 @@ def refund_payload(order, lines, shipping=None, restock_type="return", gateway="
         subtotal = float(item["price"]) * quantity
         amount += subtotal
         refund_lines.append(
-            {"id": next_id(), "line_item_id": item["id"], "quantity": quantity,
-             "restock_type": restock_type, "location_id": None, "subtotal": f"{subtotal:.2f}",
-             "total_tax": "0.00", "line_item": item}
+            {
+                "id": next_id(),
+                "line_item_id": item["id"],
+                "quantity": quantity,
+                "restock_type": restock_type,
+                "location_id": None,
+                "subtotal": f"{subtotal:.2f}",
+                "total_tax": "0.00",
+                "line_item": item,
+            }
         )
     adjustments = []
     if shipping:
         amount += float(shipping)
-        adjustments.append({"id": next_id(), "kind": "shipping_refund", "amount": f"-{float(shipping):.2f}",
-                            "tax_amount": "0.00", "reason": "Shipping refund"})
+        adjustments.append(
+            {
+                "id": next_id(),
+                "kind": "shipping_refund",
+                "amount": f"-{float(shipping):.2f}",
+                "tax_amount": "0.00",
+                "reason": "Shipping refund",
+            }
+        )
     return {
         "id": next_id(),
         "order_id": order["id"],
@@ -225,8 +291,15 @@ def refund_payload(order, lines, shipping=None, restock_type="return", gateway="
         "restock": restock_type != "no_restock",
         "refund_line_items": refund_lines,
         "order_adjustments": adjustments,
-        "transactions": [{"id": next_id(), "kind": "refund", "status": "success", "gateway": gateway,
-                          "amount": f"{amount:.2f}"}],
+        "transactions": [
+            {
+                "id": next_id(),
+                "kind": "refund",
+                "status": "success",
+                "gateway": gateway,
+                "amount": f"{amount:.2f}",
+            }
+        ],
     }
 
 
@@ -254,7 +327,11 @@ class LeakyBucket:
         with self.lock:
             self._drain()
             if self.level + 1 > self.size + 1e-9:
-                return False, math.ceil(self.level), (self.level + 1 - self.size) / self.leak_rate
+                return (
+                    False,
+                    math.ceil(self.level),
+                    (self.level + 1 - self.size) / self.leak_rate,
+                )
             self.level += 1
             return True, math.ceil(self.level - 1e-9), 0.0
 
@@ -262,8 +339,14 @@ class LeakyBucket:
 class ShopifySimulator:
     """A shop on 127.0.0.1: start with ``with ShopifySimulator() as shop:``."""
 
-    def __init__(self, access_token="shpat_test", api_version="2024-10", bucket_size=40,
-                 leak_rate=2.0, page_size=50):
+    def __init__(
+        self,
+        access_token="shpat_test",
+        api_version="2024-10",
+        bucket_size=40,
+        leak_rate=2.0,
+        page_size=50,
+    ):
         self.access_token = access_token
         self.api_version = api_version
         self.bucket = LeakyBucket(bucket_size, leak_rate)
@@ -290,8 +373,12 @@ class ShopifySimulator:
                         "status": "open",
                         "assigned_location_id": order.get("location_id") or 1,
                         "line_items": [
-                            {"id": next_id(), "line_item_id": item["id"], "quantity": item["quantity"],
-                             "fulfillable_quantity": item["quantity"]}
+                            {
+                                "id": next_id(),
+                                "line_item_id": item["id"],
+                                "quantity": item["quantity"],
+                                "fulfillable_quantity": item["quantity"],
+                            }
                             for item in order["line_items"]
                         ],
                     }
@@ -335,7 +422,12 @@ class ShopifySimulator:
         if path == "orders.json" and method == "GET":
             return self._list_orders(query)
         parts = path.split("/")
-        if method == "GET" and len(parts) == 3 and parts[0] == "orders" and parts[2] == "fulfillment_orders.json":
+        if (
+            method == "GET"
+            and len(parts) == 3
+            and parts[0] == "orders"
+            and parts[2] == "fulfillment_orders.json"
+        ):
             order = self.orders.get(int(parts[1]))
             if not order:
                 return 404, {"errors": "Not Found"}, {}
@@ -350,7 +442,9 @@ class ShopifySimulator:
                 "updated_at": iso(datetime.now(UTC)),
             }
             with self.lock:
-                self.inventory_levels[(level["inventory_item_id"], level["location_id"])] = level["available"]
+                self.inventory_levels[
+                    (level["inventory_item_id"], level["location_id"])
+                ] = level["available"]
             return 200, {"inventory_level": level}, {}
         return 404, {"errors": "Not Found"}, {}
 
@@ -365,7 +459,9 @@ class ShopifySimulator:
         high = filters.get("updated_at_max")
 
         def when(value):
-            return datetime.fromisoformat(value.replace("Z", "+00:00").replace("-00:00", "+00:00"))
+            return datetime.fromisoformat(
+                value.replace("Z", "+00:00").replace("-00:00", "+00:00")
+            )
 
         with self.lock:
             orders = [
@@ -381,7 +477,11 @@ class ShopifySimulator:
             token = base64.urlsafe_b64encode(
                 json.dumps({"offset": offset + limit, "filters": filters}).encode()
             ).decode()
-            link = self.api_url("orders.json") + "?" + urlencode({"limit": limit, "page_info": token})
+            link = (
+                self.api_url("orders.json")
+                + "?"
+                + urlencode({"limit": limit, "page_info": token})
+            )
             headers["Link"] = f'<{link}>; rel="next"'
         return 200, {"orders": page}, headers
 
@@ -389,7 +489,11 @@ class ShopifySimulator:
         fulfillment = body.get("fulfillment") or {}
         groups = fulfillment.get("line_items_by_fulfillment_order") or []
         if not groups:
-            return 422, {"errors": {"line_items_by_fulfillment_order": ["required"]}}, {}
+            return (
+                422,
+                {"errors": {"line_items_by_fulfillment_order": ["required"]}},
+                {},
+            )
         with self.lock:
             for group in groups:
                 for order in self.orders.values():
@@ -402,10 +506,17 @@ class ShopifySimulator:
                             for line in fo["line_items"]:
                                 if line["id"] == wanted["id"]:
                                     line["fulfillable_quantity"] -= wanted["quantity"]
-                        if all(line["fulfillable_quantity"] <= 0 for line in fo["line_items"]):
+                        if all(
+                            line["fulfillable_quantity"] <= 0
+                            for line in fo["line_items"]
+                        ):
                             fo["status"] = "closed"
-            record = {"id": next_id(), "status": "success", "tracking_info": fulfillment.get("tracking_info"),
-                      "line_items_by_fulfillment_order": groups}
+            record = {
+                "id": next_id(),
+                "status": "success",
+                "tracking_info": fulfillment.get("tracking_info"),
+                "line_items_by_fulfillment_order": groups,
+            }
             self.fulfillments.append(record)
         return 201, {"fulfillment": record}, {}
 
@@ -434,11 +545,18 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         prefix = f"{API_PREFIX}{shop.api_version}/"
-        entry = {"method": method, "path": parts.path, "query": query, "at": time.monotonic()}
+        entry = {
+            "method": method,
+            "path": parts.path,
+            "query": query,
+            "at": time.monotonic(),
+        }
         if self.headers.get("X-Shopify-Access-Token") != shop.access_token:
             entry["status"] = 401
             shop.requests.append(entry)
-            return self._answer(401, {"errors": "[API] Invalid API key or access token"})
+            return self._answer(
+                401, {"errors": "[API] Invalid API key or access token"}
+            )
         allowed, used, retry_after = shop.bucket.take()
         limit = {"X-Shopify-Shop-Api-Call-Limit": f"{used}/{shop.bucket.size}"}
         if not allowed:
@@ -447,14 +565,18 @@ class _Handler(BaseHTTPRequestHandler):
             shop.requests.append(entry)
             # Shopify announces whole seconds
             limit["Retry-After"] = f"{max(1, math.ceil(retry_after))}.0"
-            return self._answer(429, {"errors": "Exceeded 2 calls per second for api client."}, limit)
+            return self._answer(
+                429, {"errors": "Exceeded 2 calls per second for api client."}, limit
+            )
         if not parts.path.startswith(prefix):
             return self._answer(404, {"errors": "Not Found"}, limit)
         try:
             body = json.loads(raw) if raw else {}
         except ValueError:
             return self._answer(400, {"errors": "invalid JSON"}, limit)
-        status, answer, headers = shop.handle(method, parts.path[len(prefix):], query, body)
+        status, answer, headers = shop.handle(
+            method, parts.path[len(prefix) :], query, body
+        )
         entry["status"] = status
         entry["body"] = body
         shop.requests.append(entry)
@@ -477,9 +599,20 @@ class WebhookSender:
     :param bad_signature: probability that a delivery carries a wrong HMAC
     """
 
-    def __init__(self, url, secret, shop_domain="sim-shop.myshopify.com", api_version="2024-10",
-                 duplicates=0.0, reorder=0, delay=0.0, bad_signature=0.0, seed=7, timeout=30,
-                 session=None):
+    def __init__(
+        self,
+        url,
+        secret,
+        shop_domain="sim-shop.myshopify.com",
+        api_version="2024-10",
+        duplicates=0.0,
+        reorder=0,
+        delay=0.0,
+        bad_signature=0.0,
+        seed=7,
+        timeout=30,
+        session=None,
+    ):
         self.url, self.secret = url, secret
         self.shop_domain, self.api_version = shop_domain, api_version
         self.duplicates, self.reorder, self.delay = duplicates, reorder, delay
@@ -489,8 +622,16 @@ class WebhookSender:
         self.session = session or requests.Session()
         self.sent = []
 
-    def build(self, topic, payload, event_id=None, webhook_id=None, triggered_at=None,
-              with_event_id=True, with_webhook_id=True):
+    def build(
+        self,
+        topic,
+        payload,
+        event_id=None,
+        webhook_id=None,
+        triggered_at=None,
+        with_event_id=True,
+        with_webhook_id=True,
+    ):
         """``(body, headers)`` of one delivery."""
         body = json.dumps(payload, ensure_ascii=False).encode()
         headers = {
@@ -508,7 +649,9 @@ class WebhookSender:
         return body, headers
 
     def post(self, body, headers):
-        response = self.session.post(self.url, data=body, headers=headers, timeout=self.timeout)
+        response = self.session.post(
+            self.url, data=body, headers=headers, timeout=self.timeout
+        )
         self.sent.append((headers, response.status_code))
         return response
 
@@ -528,7 +671,10 @@ class WebhookSender:
         for body, headers in deliveries:
             copies = 2 if self.random.random() < self.duplicates else 1
             if self.random.random() < self.bad_signature:
-                headers = dict(headers, **{"X-Shopify-Hmac-Sha256": sign("wrong-" + self.secret, body)})
+                headers = dict(
+                    headers,
+                    **{"X-Shopify-Hmac-Sha256": sign("wrong-" + self.secret, body)},
+                )
             for _copy in range(copies):
                 if self.delay:
                     time.sleep(self.delay)

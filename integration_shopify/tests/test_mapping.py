@@ -15,9 +15,12 @@ class TestMapping(BaseCase):
         with self.assertRaises(ValueError):
             mapping.money("abc")
         self.assertEqual(
-            mapping.parse_datetime("2024-03-01T10:00:00-05:00"), datetime(2024, 3, 1, 15, 0, 0)
+            mapping.parse_datetime("2024-03-01T10:00:00-05:00"),
+            datetime(2024, 3, 1, 15, 0, 0),
         )
-        self.assertEqual(mapping.parse_datetime("2024-03-01T10:00:00Z"), datetime(2024, 3, 1, 10))
+        self.assertEqual(
+            mapping.parse_datetime("2024-03-01T10:00:00Z"), datetime(2024, 3, 1, 10)
+        )
         self.assertIsNone(mapping.parse_datetime(None))
 
     def test_order_discounts_shipping_taxes(self):
@@ -46,13 +49,17 @@ class TestMapping(BaseCase):
         changed = sim.bump(payload)
         changed["line_items"][0]["quantity"] = 2
         changed_data = mapping.normalize_order(changed)
-        self.assertNotEqual(mapping.lines_digest(data), mapping.lines_digest(changed_data))
+        self.assertNotEqual(
+            mapping.lines_digest(data), mapping.lines_digest(changed_data)
+        )
         old = {data["lines"][0]["line_id"]: ("SKU-A", 1.0, 10.0)}
         self.assertIn("quantity 1 → 2", mapping.describe_changes(old, changed_data)[0])
 
     def test_refund(self):
         order = sim.order_payload([("SKU-A", 2, "10"), ("SKU-B", 1, "5")])
-        refund = mapping.normalize_refund(sim.refund_payload(order, [(0, 1)], shipping="4.00"))
+        refund = mapping.normalize_refund(
+            sim.refund_payload(order, [(0, 1)], shipping="4.00")
+        )
         self.assertEqual(refund["order_id"], str(order["id"]))
         self.assertEqual(refund["lines"][0]["quantity"], 1.0)
         self.assertTrue(refund["lines"][0]["restock"])

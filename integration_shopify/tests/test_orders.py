@@ -21,7 +21,9 @@ class TestOrders(ShopifyCase):
         self.assertEqual(order.client_order_ref, "#1001")
         self.assertEqual(order.state, "sale")
         lines = order.order_line.sorted("id")
-        self.assertEqual(lines.mapped("product_id.default_code")[:2], ["SKU-A", "SKU-B"])
+        self.assertEqual(
+            lines.mapped("product_id.default_code")[:2], ["SKU-A", "SKU-B"]
+        )
         self.assertEqual(lines[0].product_uom_qty, 3)
         self.assertEqual(lines[0].price_unit, 20.0)
         # 6.00 + 10% of 60 = 12 -> 20% of 60
@@ -41,10 +43,14 @@ class TestOrders(ShopifyCase):
 
     def test_separate_discount_lines_are_exact(self):
         self.backend.shopify_discount_policy = "product"
-        payload = sim.order_payload([("SKU-A", 3, "9.99", "1.01")], taxes=[("GST", 0.05)])
+        payload = sim.order_payload(
+            [("SKU-A", 3, "9.99", "1.01")], taxes=[("GST", 0.05)]
+        )
         self.deliver("orders/create", payload)
         order = self.order_of(payload)
-        discount = order.order_line.filtered(lambda l: l.product_id == self.backend.shopify_discount_product_id)
+        discount = order.order_line.filtered(
+            lambda line: line.product_id == self.backend.shopify_discount_product_id
+        )
         self.assertEqual(discount.price_unit, -1.01)
         self.assertEqual(discount.tax_id, self.tax_gst)
         self.assertAlmostEqual(order.amount_untaxed, 29.97 - 1.01)
@@ -96,15 +102,24 @@ class TestOrders(ShopifyCase):
         binding = self.env["integration.shopify.product.binding"].search(
             [("product_id", "=", product.id)]
         )
-        self.assertEqual(binding.shopify_variant_id, str(payload["line_items"][0]["variant_id"]))
+        self.assertEqual(
+            binding.shopify_variant_id, str(payload["line_items"][0]["variant_id"])
+        )
 
     def test_guest_checkout(self):
         guest = self.env["res.partner"].create({"name": "Shopify guests"})
         self.backend.shopify_guest_partner_id = guest
         payload = sim.order_payload(
-            [("SKU-A", 1, "10")], customer=False,
-            shipping_address=sim.address("Bob Guest", street="5 Elm Road", city="Leeds",
-                                         zip_code="LS1 1AA", country_code="GB", province_code=""),
+            [("SKU-A", 1, "10")],
+            customer=False,
+            shipping_address=sim.address(
+                "Bob Guest",
+                street="5 Elm Road",
+                city="Leeds",
+                zip_code="LS1 1AA",
+                country_code="GB",
+                province_code="",
+            ),
         )
         self.deliver("orders/create", payload)
         order = self.order_of(payload)
@@ -115,21 +130,40 @@ class TestOrders(ShopifyCase):
         self.assertEqual(order.partner_shipping_id.country_id.code, "GB")
         # without a guest partner: matched by email, then phone
         self.backend.shopify_guest_partner_id = False
-        known = self.env["res.partner"].create({"name": "Known", "phone": "+44 20 7946 0000"})
-        payload = sim.order_payload([("SKU-A", 1, "10")], customer=False, email=None,
-                                    phone="+44 20 7946 0000")
+        known = self.env["res.partner"].create(
+            {"name": "Known", "phone": "+44 20 7946 0000"}
+        )
+        payload = sim.order_payload(
+            [("SKU-A", 1, "10")], customer=False, email=None, phone="+44 20 7946 0000"
+        )
         self.deliver("orders/create", payload)
         self.assertEqual(self.order_of(payload).partner_id, known)
 
     def test_unicode_names_and_addresses(self):
-        ship_to = sim.address("Zoë Ærøskøbing-Łukasiewicz", street="Straße der Einheit 7",
-                              street2="Hinterhaus 🏠", city="München", zip_code="80331",
-                              country_code="DE", province_code="BY")
-        bill_to = sim.address("株式会社 テスト", street="東京都千代田区1-1", city="東京",
-                              zip_code="100-0001", country_code="JP", province_code="")
-        payload = sim.order_payload([("SKU-A", 1, "10")], email="zoë@exämple.de",
-                                    shipping_address=ship_to, billing_address=bill_to,
-                                    name="#Ü-1")
+        ship_to = sim.address(
+            "Zoë Ærøskøbing-Łukasiewicz",
+            street="Straße der Einheit 7",
+            street2="Hinterhaus 🏠",
+            city="München",
+            zip_code="80331",
+            country_code="DE",
+            province_code="BY",
+        )
+        bill_to = sim.address(
+            "株式会社 テスト",
+            street="東京都千代田区1-1",
+            city="東京",
+            zip_code="100-0001",
+            country_code="JP",
+            province_code="",
+        )
+        payload = sim.order_payload(
+            [("SKU-A", 1, "10")],
+            email="zoë@exämple.de",
+            shipping_address=ship_to,
+            billing_address=bill_to,
+            name="#Ü-1",
+        )
         message = self.deliver("orders/create", payload)
         self.assertEqual(message.state, "done", message.last_error)
         order = self.order_of(payload)
@@ -140,10 +174,16 @@ class TestOrders(ShopifyCase):
         self.assertEqual(order.partner_invoice_id.name, "株式会社 テスト")
         self.assertEqual(order.partner_invoice_id.type, "invoice")
         # the same addresses again reuse the contacts
-        again = sim.order_payload([("SKU-A", 1, "10")], email="zoë@exämple.de",
-                                  shipping_address=ship_to, billing_address=bill_to)
+        again = sim.order_payload(
+            [("SKU-A", 1, "10")],
+            email="zoë@exämple.de",
+            shipping_address=ship_to,
+            billing_address=bill_to,
+        )
         self.deliver("orders/create", again)
-        self.assertEqual(self.order_of(again).partner_invoice_id, order.partner_invoice_id)
+        self.assertEqual(
+            self.order_of(again).partner_invoice_id, order.partner_invoice_id
+        )
 
     def test_duplicate_delivery(self):
         payload = sim.order_payload([("SKU-A", 1, "10")])
@@ -221,7 +261,10 @@ class TestOrders(ShopifyCase):
         v1 = sim.order_payload([("SKU-A", 1, "10")])
         self.deliver("orders/create", v1)
         order = self.order_of(v1)
-        self.deliver("orders/cancelled", sim.bump(v1, cancelled_at=v1["updated_at"], cancel_reason="customer"))
+        self.deliver(
+            "orders/cancelled",
+            sim.bump(v1, cancelled_at=v1["updated_at"], cancel_reason="customer"),
+        )
         self.assertEqual(order.state, "cancel")
         self.assertTrue(all(p.state == "cancel" for p in order.picking_ids))
 
@@ -231,7 +274,10 @@ class TestOrders(ShopifyCase):
         self.deliver("orders/create", v1)
         order = self.order_of(v1)
         self.deliver_picking(order)
-        self.deliver("orders/cancelled", sim.bump(v1, cancelled_at=v1["updated_at"], cancel_reason="fraud"))
+        self.deliver(
+            "orders/cancelled",
+            sim.bump(v1, cancelled_at=v1["updated_at"], cancel_reason="fraud"),
+        )
         self.assertEqual(order.state, "sale")
         self.assertIn("cancelled after delivery", order.activity_ids.summary)
 
@@ -240,14 +286,19 @@ class TestOrders(ShopifyCase):
         cancellation is applied by the update, the late one is stale."""
         v1 = sim.order_payload([("SKU-A", 1, "10")])
         self.deliver("orders/create", v1)
-        cancelled = sim.bump(v1, cancelled_at=v1["updated_at"], cancel_reason="customer")
+        cancelled = sim.bump(
+            v1, cancelled_at=v1["updated_at"], cancel_reason="customer"
+        )
         self.deliver("orders/updated", sim.bump(cancelled))
         self.assertEqual(self.order_of(v1).state, "cancel")
         self.assertEqual(self.deliver("orders/cancelled", cancelled).state, "ignored")
 
     def test_partial_refund_with_restock(self):
-        v1 = sim.order_payload([("SKU-A", 2, "20.00"), ("SKU-B", 1, "7.50")],
-                               shipping=("Standard", "5.00"), taxes=[("VAT", 0.2)])
+        v1 = sim.order_payload(
+            [("SKU-A", 2, "20.00"), ("SKU-B", 1, "7.50")],
+            shipping=("Standard", "5.00"),
+            taxes=[("VAT", 0.2)],
+        )
         self.stock(self.products["SKU-A"], 10)
         self.stock(self.products["SKU-B"], 10)
         self.deliver("orders/create", v1)
@@ -261,7 +312,9 @@ class TestOrders(ShopifyCase):
         self.assertEqual(credit_note.ref, f"Shopify refund {refund['id']}")
         self.assertAlmostEqual(credit_note.amount_untaxed, 20.0 + 5.0)
         self.assertAlmostEqual(credit_note.amount_total, 25.0 * 1.2)
-        sale_line = order.order_line.filtered(lambda l: l.product_id.default_code == "SKU-A")
+        sale_line = order.order_line.filtered(
+            lambda line: line.product_id.default_code == "SKU-A"
+        )
         self.assertIn(sale_line, credit_note.invoice_line_ids.sale_line_ids)
         returns = order.picking_ids - delivery
         self.assertEqual(len(returns), 1)
@@ -281,12 +334,18 @@ class TestOrders(ShopifyCase):
         self.deliver("orders/create", v1)
         order = self.order_of(v1)
         pickings = order.picking_ids
-        self.deliver("refunds/create", sim.refund_payload(v1, [(0, 1)], restock_type="no_restock"))
+        self.deliver(
+            "refunds/create",
+            sim.refund_payload(v1, [(0, 1)], restock_type="no_restock"),
+        )
         self.assertEqual(order.picking_ids, pickings)
 
     def test_refund_before_order_waits(self):
         v1 = sim.order_payload([("SKU-A", 2, "20.00")])
-        refund = self.deliver("refunds/create", sim.refund_payload(v1, [(0, 1)], restock_type="no_restock"))
+        refund = self.deliver(
+            "refunds/create",
+            sim.refund_payload(v1, [(0, 1)], restock_type="no_restock"),
+        )
         self.assertEqual(refund.state, "failed")
         self.assertEqual(refund.attempt_count, 0)
         self.deliver("orders/create", v1)
@@ -294,7 +353,9 @@ class TestOrders(ShopifyCase):
         self.assertEqual(refund.state, "done", refund.last_error)
 
     def test_app_uninstalled_pauses_backend(self):
-        message = self.deliver("app/uninstalled", {"id": 1, "domain": "sim-shop.myshopify.com"})
+        message = self.deliver(
+            "app/uninstalled", {"id": 1, "domain": "sim-shop.myshopify.com"}
+        )
         self.assertEqual(message.state, "done", message.last_error)
         self.assertTrue(self.backend.paused)
         self.assertTrue(self.backend.activity_ids)

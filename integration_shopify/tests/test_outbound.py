@@ -28,14 +28,21 @@ class TestOutbound(ShopifyCase):
             if not todo:
                 return
             for message in todo:
-                if message.next_attempt_at and message.next_attempt_at > fields.Datetime.now():
+                if (
+                    message.next_attempt_at
+                    and message.next_attempt_at > fields.Datetime.now()
+                ):
                     continue
                 message._job_send()
             time.sleep(0.05)
-        self.fail(f"not sent: {messages.filtered(lambda m: m.state != 'sent').mapped('last_error')}")
+        self.fail(
+            f"not sent: {messages.filtered(lambda m: m.state != 'sent').mapped('last_error')}"
+        )
 
     def test_fulfillment_with_tracking(self):
-        payload = sim.order_payload([("SKU-A", 2, "20"), ("SKU-B", 1, "7.5")], shipping=("Std", "5"))
+        payload = sim.order_payload(
+            [("SKU-A", 2, "20"), ("SKU-B", 1, "7.5")], shipping=("Std", "5")
+        )
         self.shop.add_order(payload)
         self.stock(self.products["SKU-A"], 5)
         self.stock(self.products["SKU-B"], 5)
@@ -46,11 +53,19 @@ class TestOutbound(ShopifyCase):
         self.assertEqual(len(message), 1)
         self.assertEqual(message.idempotency_key, f"fulfillment:{picking.id}")
         self.assertEqual(message._job_send(), "sent", message.last_error)
-        calls = [(r["method"], r["path"].rsplit("/", 2)[-1]) for r in self.shop.requests]
-        self.assertEqual(calls, [("GET", "fulfillment_orders.json"), ("POST", "fulfillments.json")])
+        calls = [
+            (r["method"], r["path"].rsplit("/", 2)[-1]) for r in self.shop.requests
+        ]
+        self.assertEqual(
+            calls, [("GET", "fulfillment_orders.json"), ("POST", "fulfillments.json")]
+        )
         fulfillment = self.shop.fulfillments[0]
-        self.assertEqual(fulfillment["tracking_info"], {"number": "1Z999", "company": "UPS"})
-        items = fulfillment["line_items_by_fulfillment_order"][0]["fulfillment_order_line_items"]
+        self.assertEqual(
+            fulfillment["tracking_info"], {"number": "1Z999", "company": "UPS"}
+        )
+        items = fulfillment["line_items_by_fulfillment_order"][0][
+            "fulfillment_order_line_items"
+        ]
         self.assertEqual(sorted(i["quantity"] for i in items), [1, 2])
         self.assertEqual(picking.shopify_fulfillment_id, str(fulfillment["id"]))
         fulfillment_order = self.shop.orders[payload["id"]]["_fulfillment_orders"][0]
@@ -58,14 +73,24 @@ class TestOutbound(ShopifyCase):
 
     def bind(self, sku, item_id):
         return self.env["integration.shopify.product.binding"].create(
-            {"backend_id": self.backend.id, "product_id": self.products[sku].id,
-             "inventory_item_id": str(item_id)}
+            {
+                "backend_id": self.backend.id,
+                "product_id": self.products[sku].id,
+                "inventory_item_id": str(item_id),
+            }
         )
 
     def adjust(self, product, quantity):
-        quant = self.env["stock.quant"].with_context(inventory_mode=True).create(
-            {"product_id": product.id, "location_id": self.warehouse.lot_stock_id.id,
-             "inventory_quantity": quantity}
+        quant = (
+            self.env["stock.quant"]
+            .with_context(inventory_mode=True)
+            .create(
+                {
+                    "product_id": product.id,
+                    "location_id": self.warehouse.lot_stock_id.id,
+                    "inventory_quantity": quantity,
+                }
+            )
         )
         quant.action_apply_inventory()
 
@@ -87,7 +112,9 @@ class TestOutbound(ShopifyCase):
         self.shop.bucket.size = self.backend.shopify_bucket_size = 8
         self.shop.bucket.leak_rate = self.backend.shopify_leak_rate = 8.0
         for index in range(20):
-            self.bind(list(self.products)[index % 3], 800000 + index) if index < 3 else None
+            self.bind(
+                list(self.products)[index % 3], 800000 + index
+            ) if index < 3 else None
         items = []
         for index in range(20):
             binding = self.env["integration.shopify.product.binding"].search(
@@ -96,8 +123,12 @@ class TestOutbound(ShopifyCase):
             items.append(
                 self.backend._outbox_enqueue(
                     "inventory/set",
-                    {"inventory_item_id": str(700000 + index), "location_id": LOCATION_ID,
-                     "product_id": binding.product_id.id, "warehouse_id": self.warehouse.id},
+                    {
+                        "inventory_item_id": str(700000 + index),
+                        "location_id": LOCATION_ID,
+                        "product_id": binding.product_id.id,
+                        "warehouse_id": self.warehouse.id,
+                    },
                     coalesce_key=f"inventory:{700000 + index}:{LOCATION_ID}",
                 )
             )

@@ -27,10 +27,14 @@ class TestReconcile(ShopifyCase):
         changed["line_items"][0]["quantity"] = 3
         self.shop.add_order(changed)
 
-        items = self.backend._reconcile(fields.Datetime.now() - timedelta(hours=1), None)
+        items = self.backend._reconcile(
+            fields.Datetime.now() - timedelta(hours=1), None
+        )
         self.assertEqual(
             sorted((i["status"], i["external_ref"]) for i in items),
-            sorted([("missing", str(missed["id"])), ("mismatched", str(changed["id"]))]),
+            sorted(
+                [("missing", str(missed["id"])), ("mismatched", str(changed["id"]))]
+            ),
         )
         pages = [r for r in self.shop.requests if r["path"].endswith("orders.json")]
         self.assertEqual(len(pages), 2, "5 orders in pages of 3")
@@ -38,18 +42,30 @@ class TestReconcile(ShopifyCase):
         self.assertIn("updated_at_min", pages[0]["query"])
         self.assertIn("page_info", pages[1]["query"])
 
-        self.backend.shopify_reconcile_checkpoint = fields.Datetime.now() - timedelta(hours=1)
+        self.backend.shopify_reconcile_checkpoint = fields.Datetime.now() - timedelta(
+            hours=1
+        )
         messages = self.backend._shopify_reconcile_heal(
             date_to=fields.Datetime.now() + timedelta(minutes=1)
         )
         self.assertEqual(len(messages), 2)
-        missed_message = messages.filtered(lambda m: m.external_ref == str(missed["id"]))
+        missed_message = messages.filtered(
+            lambda m: m.external_ref == str(missed["id"])
+        )
         self.assertEqual(missed_message.topic, "orders/create")
-        self.assertEqual(missed_message.idempotency_key, f"order:{missed['id']}:{missed['updated_at']}")
+        self.assertEqual(
+            missed_message.idempotency_key,
+            f"order:{missed['id']}:{missed['updated_at']}",
+        )
         for message in messages:
             message._job_process()
             self.assertEqual(message.state, "done", message.last_error)
         self.assertEqual(self.order_of(missed).client_order_ref, "#MISSED")
-        self.assertGreater(self.backend.shopify_reconcile_checkpoint, fields.Datetime.now())
+        self.assertGreater(
+            self.backend.shopify_reconcile_checkpoint, fields.Datetime.now()
+        )
         # nothing left to heal; a second pull of the same window is harmless
-        self.assertEqual(self.backend._reconcile(fields.Datetime.now() - timedelta(hours=1), None), [])
+        self.assertEqual(
+            self.backend._reconcile(fields.Datetime.now() - timedelta(hours=1), None),
+            [],
+        )

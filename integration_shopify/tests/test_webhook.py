@@ -1,4 +1,3 @@
-
 from datetime import timedelta
 
 from odoo import fields
@@ -16,7 +15,11 @@ class TestWebhook(HttpCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.backend = cls.env["integration.backend"].create(
-            {"name": "Webhook Shopify", "backend_type": "shopify", "webhook_secret": WEBHOOK_SECRET}
+            {
+                "name": "Webhook Shopify",
+                "backend_type": "shopify",
+                "webhook_secret": WEBHOOK_SECRET,
+            }
         )
 
     def sender(self, secret=WEBHOOK_SECRET):
@@ -45,7 +48,9 @@ class TestWebhook(HttpCase):
 
     def test_bad_signature_refused(self):
         order = sim.order_payload([("SKU-A", 1, "10")])
-        self.assertEqual(self.sender("wrong").send("orders/create", order).status_code, 401)
+        self.assertEqual(
+            self.sender("wrong").send("orders/create", order).status_code, 401
+        )
         body, headers = self.sender().build("orders/create", order)
         tampered = body.replace(b'"quantity": 1', b'"quantity": 9')
         self.assertEqual(self.sender().post(tampered, headers).status_code, 401)
@@ -55,15 +60,26 @@ class TestWebhook(HttpCase):
     def test_previous_secret_during_rotation(self):
         self.backend.action_rotate_webhook_secret()
         self.backend.write(
-            {"webhook_secret": "new-secret",
-             "webhook_secret_previous_until": fields.Datetime.now() + timedelta(hours=1)}
+            {
+                "webhook_secret": "new-secret",
+                "webhook_secret_previous_until": fields.Datetime.now()
+                + timedelta(hours=1),
+            }
         )
         order = sim.order_payload([("SKU-A", 1, "10")])
-        self.assertEqual(self.sender(WEBHOOK_SECRET).send("orders/create", order).status_code, 200)
-        self.assertEqual(self.sender("new-secret").send("orders/updated", order).status_code, 200)
-        self.backend.webhook_secret_previous_until = fields.Datetime.now() - timedelta(seconds=1)
+        self.assertEqual(
+            self.sender(WEBHOOK_SECRET).send("orders/create", order).status_code, 200
+        )
+        self.assertEqual(
+            self.sender("new-secret").send("orders/updated", order).status_code, 200
+        )
+        self.backend.webhook_secret_previous_until = fields.Datetime.now() - timedelta(
+            seconds=1
+        )
         self.env.invalidate_all()
-        self.assertEqual(self.sender(WEBHOOK_SECRET).send("orders/paid", order).status_code, 401)
+        self.assertEqual(
+            self.sender(WEBHOOK_SECRET).send("orders/paid", order).status_code, 401
+        )
 
     def test_idempotency_key_fallbacks(self):
         order = sim.order_payload([("SKU-A", 1, "10")])
@@ -73,10 +89,16 @@ class TestWebhook(HttpCase):
         )
         self.assertEqual(by_webhook.idempotency_key, "wh-1")
         neither = self.message(
-            sender.send("orders/updated", order, with_event_id=False, with_webhook_id=False)
+            sender.send(
+                "orders/updated", order, with_event_id=False, with_webhook_id=False
+            )
         )
-        self.assertEqual(len(neither.idempotency_key), 64)  # digest of topic and payload
-        again = sender.send("orders/updated", order, with_event_id=False, with_webhook_id=False)
+        self.assertEqual(
+            len(neither.idempotency_key), 64
+        )  # digest of topic and payload
+        again = sender.send(
+            "orders/updated", order, with_event_id=False, with_webhook_id=False
+        )
         self.assertEqual(again.json()["status"], "duplicate")
 
     def test_sender_knobs(self):
@@ -91,7 +113,9 @@ class TestWebhook(HttpCase):
             [("backend_id", "=", self.backend.id)]
         )
         self.assertEqual(len(stored), len(set(stored.mapped("external_ref"))))
-        accepted = {h["X-Shopify-Event-Id"] for h, status in sender.sent if status == 200}
+        accepted = {
+            h["X-Shopify-Event-Id"] for h, status in sender.sent if status == 200
+        }
         self.assertEqual(len(stored), len(accepted))
 
 
@@ -99,6 +123,3 @@ def sim_datetime(value):
     from .. import mapping
 
     return mapping.parse_datetime(value)
-
-
-
