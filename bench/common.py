@@ -69,7 +69,8 @@ def odoo_server(db, workers=2, channels="root:2", extra_env=None):
         CONF,
         "-d",
         db,
-        f"--db-filter=^{db}$",
+        # -d without --db-filter: Odoo serves that database without listing the
+        # server's databases on every sessionless request (a webhook is one)
         f"--workers={workers}",
         "--max-cron-threads=0",
         f"--http-port={port}",

@@ -119,6 +119,12 @@ def main():
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--db", help="existing database with integration_core")
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument(
+        "--channels",
+        default="root:2",
+        help="queue_job runner channels while measuring; root:0 measures intake "
+        "alone (processing is bench/pipeline.py's subject)",
+    )
     args = parser.parse_args()
     args.seconds = min(max(args.seconds, 1.0), 120.0)  # bounded
 
@@ -137,7 +143,7 @@ def main():
         )
         backend_id, path = backend.id, f"/integration/webhook/{backend.webhook_token}"
     try:
-        with common.odoo_server(db) as base_url:
+        with common.odoo_server(db, channels=args.channels) as base_url:
             # warm both routes up (registry, routing map) before measuring
             load(base_url, "health", path, secret, 1, 1)
             load(base_url, "webhook", path, secret, 1, 1)

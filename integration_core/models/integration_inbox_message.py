@@ -124,11 +124,11 @@ class IntegrationInboxMessage(models.Model):
     ):
         """See :meth:`integration.backend._inbox_receive`."""
         key = idempotency_key or self._default_idempotency_key(topic, payload)
-        existing = self._count_duplicate(backend, key)
-        if existing:
-            return existing, False
         values = {
             "backend_id": backend.id,
+            # related fields given up front: no recompute UPDATE after the INSERT
+            "backend_type": backend.backend_type,
+            "company_id": backend.company_id.id,
             "topic": topic,
             "payload": payload,
             "idempotency_key": key,
@@ -138,15 +138,20 @@ class IntegrationInboxMessage(models.Model):
             "headers": strip_credentials(headers) if headers else None,
             "correlation_id": correlation_id or str(uuid.uuid4()),
             "priority": backend._get_topic_priority(topic),
+            # stored directly as queued with its job below: this is the webhook's
+            # hot path, and a new message has no earlier job to replace
+            "state": "queued",
         }
         try:
+            # insert first: a new event costs one statement, a duplicate two
             with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
                 message = self.sudo().create(values)
         except psycopg2.errors.UniqueViolation:
-            # Another transaction stored the same key after ours started: it is
-            # invisible to our snapshot, so count it from a fresh transaction.
-            return self._count_duplicate_committed(backend, key), False
-        message._enqueue_processing()
+            existing = self._count_duplicate(backend, key)
+            # empty when another transaction stored the key after ours started:
+            # invisible to our snapshot, so count it from a fresh transaction
+            return existing or self._count_duplicate_committed(backend, key), False
+        message._delay_job(None, "Process")
         return message.with_env(self.env), True
 
     @api.model
