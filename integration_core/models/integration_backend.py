@@ -207,6 +207,7 @@ class IntegrationBackend(models.Model):
         coalesce_key=None,
         record=None,
         sequence_key=None,
+        external_ref=None,
     ):
         """Record an outbound message in the current transaction.
 
@@ -214,7 +215,7 @@ class IntegrationBackend(models.Model):
         nothing. ``record`` is the Odoo record the message is about. An older
         message of the same ``coalesce_key`` still waiting is superseded by this
         one; messages sharing a ``coalesce_key`` or ``sequence_key`` are sent in
-        enqueue order. Delivery itself (``_outbox_send`` and its hooks) lives in
+        enqueue order. ``external_ref`` is the external object's id, when known. Delivery itself (``_outbox_send`` and its hooks) lives in
         ``integration_backend_outbound.py``.
         """
         self.ensure_one()
@@ -226,6 +227,7 @@ class IntegrationBackend(models.Model):
             coalesce_key=coalesce_key,
             record=record,
             sequence_key=sequence_key,
+            external_ref=external_ref,
         )
 
     # -- webhook intake hooks ----------------------------------------------------------

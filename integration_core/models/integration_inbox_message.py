@@ -36,6 +36,10 @@ class IntegrationInboxMessage(models.Model):
 
     _attempt_link_field = "inbox_message_id"
     _job_method = "_job_process"
+    _in_progress_state = "processing"
+    _in_progress_since_field = "processing_started_at"
+    _waiting_states = ("queued", "failed")
+    _purge_states = ("done", "ignored")
     _transitions = {
         "received": ("queued", "ignored"),
         "queued": ("processing", "ignored", "queued"),
@@ -62,7 +66,6 @@ class IntegrationInboxMessage(models.Model):
         index=True,
         copy=False,
     )
-    external_ref = fields.Char(index=True, help="Id of the external object.")
     sequence_key = fields.Char(
         index=True, help="Ordering scope: messages with one key apply in event order."
     )
@@ -339,75 +342,6 @@ class IntegrationInboxMessage(models.Model):
         return True
 
     # -- crons ---------------------------------------------------------------------
-    @api.model
-    def _cron_recover_stuck(self, stuck_minutes=None):
-        """Requeue messages whose job died: left in ``processing``, or queued and
-        overdue with no live job."""
-        minutes = stuck_minutes or int(
-            self.env["ir.config_parameter"]
-            .sudo()
-            .get_param("integration_core.stuck_minutes", 15)
-        )
-        limit = fields.Datetime.now() - timedelta(minutes=minutes)
-        stuck = self.search(
-            [
-                "|",
-                "&",
-                ("state", "=", "processing"),
-                ("processing_started_at", "<", limit),
-                "&",
-                ("state", "in", ("queued", "failed")),
-                "|",
-                ("next_attempt_at", "<", limit),
-                "&",
-                ("next_attempt_at", "=", False),
-                ("write_date", "<", limit),
-            ]
-        )
-        live = set(
-            self.env["queue.job"]
-            .sudo()
-            .search(
-                [
-                    ("identity_key", "in", [m._job_identity() for m in stuck]),
-                    (
-                        "state",
-                        "in",
-                        ("wait_dependencies", "pending", "enqueued", "started"),
-                    ),
-                ]
-            )
-            .mapped("identity_key")
-        )
-        orphans = stuck.filtered(
-            lambda m: m.state == "processing" or m._job_identity() not in live
-        )
-        for message in orphans:
-            _logger.warning(
-                "requeuing stuck inbox message %s (%s)", message.id, message.state
-            )
-        orphans._enqueue_processing()
-        return orphans
 
-    @api.model
-    def _cron_purge(self, batch_size=1000):
-        """Delete done and ignored messages older than their backend's retention."""
-        purged = 0
-        for backend in (
-            self.env["integration.backend"].with_context(active_test=False).search([])
-        ):
-            limit = fields.Datetime.now() - timedelta(days=backend.retention_days)
-            while True:
-                batch = self.search(
-                    [
-                        ("backend_id", "=", backend.id),
-                        ("state", "in", ("done", "ignored")),
-                        ("write_date", "<", limit),
-                    ],
-                    limit=batch_size,
-                )
-                if not batch:
-                    break
-                purged += len(batch)
-                batch.unlink()
-        return purged
+    def _requeue(self):
+        self._enqueue_processing()

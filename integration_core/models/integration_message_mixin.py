@@ -29,6 +29,12 @@ class IntegrationMessageMixin(models.AbstractModel):
     # attempt field pointing to the message, and the queue_job entry point
     _attempt_link_field = None
     _job_method = None
+    # state of a message whose job is running, and the field telling since when
+    _in_progress_state = None
+    _in_progress_since_field = None
+    # states waiting for a job to run, and states the retention cron deletes
+    _waiting_states = ()
+    _purge_states = ()
 
     backend_id = fields.Many2one(
         "integration.backend", required=True, index=True, ondelete="cascade"
@@ -43,6 +49,7 @@ class IntegrationMessageMixin(models.AbstractModel):
         compute="_compute_payload_pretty", string="Payload (formatted)"
     )
     idempotency_key = fields.Char(required=True, index=True)
+    external_ref = fields.Char(index=True, help="Id of the external object.")
     correlation_id = fields.Char(index=True, copy=False)
     priority = fields.Integer(default=10)
     attempt_count = fields.Integer(readonly=True, copy=False)
@@ -220,3 +227,85 @@ class IntegrationMessageMixin(models.AbstractModel):
                 },
             )
         )
+
+    # -- crons ---------------------------------------------------------------------
+    def _requeue(self):
+        """Queue the messages' jobs again (stuck recovery)."""
+        raise NotImplementedError
+
+    @api.model
+    def _cron_recover_stuck(self, stuck_minutes=None):
+        """Requeue messages whose job died: left in progress, or waiting and
+        overdue with no live job."""
+        minutes = stuck_minutes or int(
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("integration_core.stuck_minutes", 15)
+        )
+        limit = fields.Datetime.now() - timedelta(minutes=minutes)
+        stuck = self.search(
+            [
+                "|",
+                "&",
+                ("state", "=", self._in_progress_state),
+                (self._in_progress_since_field, "<", limit),
+                "&",
+                ("state", "in", self._waiting_states),
+                "|",
+                ("next_attempt_at", "<", limit),
+                "&",
+                ("next_attempt_at", "=", False),
+                ("write_date", "<", limit),
+            ]
+        )
+        live = set(
+            self.env["queue.job"]
+            .sudo()
+            .search(
+                [
+                    ("identity_key", "in", [m._job_identity() for m in stuck]),
+                    (
+                        "state",
+                        "in",
+                        ("wait_dependencies", "pending", "enqueued", "started"),
+                    ),
+                ]
+            )
+            .mapped("identity_key")
+        )
+        orphans = stuck.filtered(
+            lambda m: (
+                m.state == self._in_progress_state or m._job_identity() not in live
+            )
+        )
+        for message in orphans:
+            _logger.warning(
+                "requeuing stuck %s %s (%s)", self._name, message.id, message.state
+            )
+        orphans._requeue()
+        return orphans
+
+    @api.model
+    def _cron_purge(self, batch_size=1000):
+        """Delete finished messages older than their backend's retention; failed
+        and dead ones are kept."""
+        purged = 0
+        backends = (
+            self.env["integration.backend"].with_context(active_test=False).search([])
+        )
+        for backend in backends:
+            limit = fields.Datetime.now() - timedelta(days=backend.retention_days)
+            while True:
+                batch = self.search(
+                    [
+                        ("backend_id", "=", backend.id),
+                        ("state", "in", self._purge_states),
+                        ("write_date", "<", limit),
+                    ],
+                    limit=batch_size,
+                )
+                if not batch:
+                    break
+                purged += len(batch)
+                batch.unlink()
+        return purged

@@ -29,6 +29,11 @@ class IntegrationOutboxMessage(models.Model):
     _order = "id desc"
     _attempt_link_field = "outbox_message_id"
     _job_method = "_job_send"
+    _in_progress_state = "sending"
+    # a send attempt writes the message when it starts
+    _in_progress_since_field = "write_date"
+    _waiting_states = ("pending", "failed")
+    _purge_states = ("sent", "superseded", "cancelled")
 
     _transitions = {
         "pending": ("sending", "superseded", "cancelled", "pending"),
@@ -92,6 +97,7 @@ class IntegrationOutboxMessage(models.Model):
         coalesce_key=None,
         record=None,
         sequence_key=None,
+        external_ref=None,
     ):
         """See :meth:`integration.backend._outbox_enqueue`."""
         values = {
@@ -100,6 +106,7 @@ class IntegrationOutboxMessage(models.Model):
             "payload": payload,
             "coalesce_key": coalesce_key,
             "sequence_key": sequence_key,
+            "external_ref": external_ref and str(external_ref),
             "correlation_id": self.env.context.get("integration_correlation_id"),
             "priority": backend._get_topic_priority(topic),
         }
@@ -295,3 +302,8 @@ class IntegrationOutboxMessage(models.Model):
         messages._cancel_pending_jobs()
         messages._set_state("cancelled", next_attempt_at=False, last_error=reason)
         return True
+
+    def _requeue(self):
+        for message in self.filtered(lambda m: m.state == "sending"):
+            message._set_state("pending")
+        self._enqueue_sending()

@@ -466,3 +466,50 @@ class TestPingTopic(TransactionCase):
         message, _created = backend._inbox_receive("integration.ping", {}, "ping-1")
         self.assertEqual(message._job_process(), "done")
         self.assertFalse(message.res_model)
+
+
+@tagged("post_install", "-at_install")
+class TestOutboxCrons(IntegrationCase):
+    def enqueue(self, key, **kwargs):
+        return self.backend._outbox_enqueue("stock/set", {"qty": 1}, key, **kwargs)
+
+    def test_external_ref_searchable(self):
+        message = self.enqueue("o1", external_ref=4501)
+        found = self.env["integration.outbox.message"].search(
+            [("external_ref", "=", "4501")]
+        )
+        self.assertEqual(found, message)
+
+    def test_stuck_sending_requeued(self):
+        stuck = self.enqueue("stuck")
+        stuck.write({"state": "sending"})
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE integration_outbox_message SET write_date = %s WHERE id = %s",
+            (self.ago(hours=1), stuck.id),
+        )
+        self.env.invalidate_all()
+        with trap_jobs() as trap:
+            recovered = self.env["integration.outbox.message"]._cron_recover_stuck()
+            trap.assert_jobs_count(1, only=stuck._job_send)
+        self.assertEqual(recovered, stuck)
+        self.assertEqual(stuck.state, "pending")
+
+    def test_retention_purges_finished_outbox_only(self):
+        self.backend.retention_days = 10
+        sent, superseded, dead, recent = (
+            self.enqueue(key) for key in ("sent", "superseded", "dead", "recent")
+        )
+        sent.write({"state": "sent"})
+        superseded.write({"state": "superseded"})
+        dead.write({"state": "dead"})
+        recent.write({"state": "sent"})
+        old = sent | superseded | dead
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE integration_outbox_message SET write_date = %s WHERE id IN %s",
+            (self.ago(days=11), tuple(old.ids)),
+        )
+        self.env.invalidate_all()
+        self.assertEqual(self.env["integration.outbox.message"]._cron_purge(), 2)
+        self.assertEqual((old | recent).exists(), dead | recent)

@@ -349,6 +349,7 @@ class IntegrationBackend(models.Model):
             },
             coalesce_key=f"inventory:{binding.inventory_item_id}:{location.shopify_location_id}",
             record=binding.product_id,
+            external_ref=binding.inventory_item_id,
         )
 
     def _shopify_available(self, product, warehouse):

@@ -65,4 +65,5 @@ class StockPicking(models.Model):
                 },
                 idempotency_key=f"fulfillment:{picking.id}",
                 record=picking,
+                external_ref=binding.shopify_id,
             )
