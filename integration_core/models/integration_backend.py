@@ -215,7 +215,8 @@ class IntegrationBackend(models.Model):
         nothing. ``record`` is the Odoo record the message is about. An older
         message of the same ``coalesce_key`` still waiting is superseded by this
         one; messages sharing a ``coalesce_key`` or ``sequence_key`` are sent in
-        enqueue order. ``external_ref`` is the external object's id, when known. Delivery itself (``_outbox_send`` and its hooks) lives in
+        enqueue order. ``external_ref`` is the external object's id, when known.
+        Delivery itself (``_outbox_send`` and its hooks) lives in
         ``integration_backend_outbound.py``.
         """
         self.ensure_one()

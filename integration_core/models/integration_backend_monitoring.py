@@ -9,6 +9,7 @@ import logging
 from datetime import timedelta
 
 from odoo import api, fields, models
+from odoo.tools import SQL
 
 from .. import masking
 from ..flow_control import FlowStore
@@ -114,70 +115,75 @@ class IntegrationBackend(models.Model):
         }
         if not backend_ids:
             return stats
-        self.env["integration.inbox.message"].flush_model()
-        self.env["integration.outbox.message"].flush_model()
         since = fields.Datetime.now() - timedelta(hours=24)
-        ids = tuple(backend_ids)
-        cr = self.env.cr
-        cr.execute(
-            """SELECT backend_id,
-                      count(*) FILTER (WHERE received_at >= %(since)s),
-                      count(*) FILTER (WHERE done_at >= %(since)s),
-                      count(*) FILTER (WHERE state = 'failed'
-                                      AND write_date >= %(since)s),
-                      count(*) FILTER (WHERE state = 'dead'
-                                      AND write_date >= %(since)s),
-                      count(*) FILTER (WHERE state = 'dead'),
-                      count(*) FILTER (WHERE state IN %(waiting)s),
-                      min(received_at) FILTER (WHERE state IN %(waiting)s),
-                      max(done_at)
-               FROM integration_inbox_message
-               WHERE backend_id IN %(ids)s
-               GROUP BY backend_id""",
-            {"since": since, "waiting": INBOX_WAITING, "ids": ids},
+        directions = (
+            # model, "received" column, "succeeded" column, waiting states, figure
+            (
+                "integration.inbox.message",
+                "received_at",
+                "done_at",
+                INBOX_WAITING,
+                "received_24h",
+            ),
+            (
+                "integration.outbox.message",
+                "create_date",
+                "sent_at",
+                OUTBOX_WAITING,
+                "sent_24h",
+            ),
         )
-        for row in cr.fetchall():
-            figures = stats[row[0]]
-            figures["received_24h"] = row[1]
-            figures["done_24h"] += row[2]
-            figures["failed_24h"] += row[3]
-            figures["dead_24h"] += row[4]
-            figures["dead"] += row[5]
-            figures["queue_depth"] += row[6]
-            figures["oldest_pending"] = row[7]
-            figures["last_success"] = row[8]
-        cr.execute(
-            """SELECT backend_id,
-                      count(*) FILTER (WHERE create_date >= %(since)s),
-                      count(*) FILTER (WHERE sent_at >= %(since)s),
-                      count(*) FILTER (WHERE state = 'failed'
-                                      AND write_date >= %(since)s),
-                      count(*) FILTER (WHERE state = 'dead'
-                                      AND write_date >= %(since)s),
-                      count(*) FILTER (WHERE state = 'dead'),
-                      count(*) FILTER (WHERE state IN %(waiting)s),
-                      min(create_date) FILTER (WHERE state IN %(waiting)s),
-                      max(sent_at)
-               FROM integration_outbox_message
-               WHERE backend_id IN %(ids)s
-               GROUP BY backend_id""",
-            {"since": since, "waiting": OUTBOX_WAITING, "ids": ids},
-        )
-        for row in cr.fetchall():
-            figures = stats[row[0]]
-            figures["sent_24h"] = row[1]
-            figures["done_24h"] += row[2]
-            figures["failed_24h"] += row[3]
-            figures["dead_24h"] += row[4]
-            figures["dead"] += row[5]
-            figures["queue_depth"] += row[6]
-            figures["oldest_pending"] = min(
-                filter(None, (figures["oldest_pending"], row[7])), default=None
-            )
-            figures["last_success"] = max(
-                filter(None, (figures["last_success"], row[8])), default=None
-            )
+        for model, received, succeeded, waiting, volume in directions:
+            for row in self._query_direction_stats(
+                model, received, succeeded, waiting, since, backend_ids
+            ):
+                figures = stats[row[0]]
+                figures[volume] = row[1]
+                figures["done_24h"] += row[2]
+                figures["failed_24h"] += row[3]
+                figures["dead_24h"] += row[4]
+                figures["dead"] += row[5]
+                figures["queue_depth"] += row[6]
+                figures["oldest_pending"] = min(
+                    filter(None, (figures["oldest_pending"], row[7])), default=None
+                )
+                figures["last_success"] = max(
+                    filter(None, (figures["last_success"], row[8])), default=None
+                )
         return stats
+
+    @api.model
+    def _query_direction_stats(
+        self, model, received, succeeded, waiting, since, backend_ids
+    ):
+        """One grouped query of the dashboard figures over one message table."""
+        messages = self.env[model]
+        messages.flush_model()
+        self.env.cr.execute(
+            SQL(
+                """SELECT backend_id,
+                          count(*) FILTER (WHERE %(received)s >= %(since)s),
+                          count(*) FILTER (WHERE %(succeeded)s >= %(since)s),
+                          count(*) FILTER (WHERE state = 'failed'
+                                          AND write_date >= %(since)s),
+                          count(*) FILTER (WHERE state = 'dead'
+                                          AND write_date >= %(since)s),
+                          count(*) FILTER (WHERE state = 'dead'),
+                          count(*) FILTER (WHERE state IN %(waiting)s),
+                          min(%(received)s) FILTER (WHERE state IN %(waiting)s),
+                          max(%(succeeded)s)
+                   FROM %(table)s
+                   WHERE backend_id IN %(ids)s
+                   GROUP BY backend_id""",
+                received=SQL.identifier(received),
+                succeeded=SQL.identifier(succeeded),
+                table=SQL.identifier(messages._table),
+                since=since,
+                waiting=tuple(waiting),
+                ids=tuple(backend_ids),
+            )
+        )
+        return self.env.cr.fetchall()
 
     def _get_circuit_states(self):
         """``{backend id: closed | open | half_open}`` of the outbound circuits.

@@ -40,8 +40,7 @@ class TestStateMachine(IntegrationCase):
                             message._set_state(target)
                         self.assertEqual(message.state, source)
 
-    def test_inbox_transitions(self):
-        model = self.env["integration.inbox.message"]
+    def _maker(self, model):
         counter = iter(range(10**6))
 
         def make():
@@ -53,22 +52,15 @@ class TestStateMachine(IntegrationCase):
                 }
             )
 
-        self._check_transitions(model, INBOX_STATES, make)
+        return make
+
+    def test_inbox_transitions(self):
+        model = self.env["integration.inbox.message"]
+        self._check_transitions(model, INBOX_STATES, self._maker(model))
 
     def test_outbox_transitions(self):
         model = self.env["integration.outbox.message"]
-        counter = iter(range(10**6))
-
-        def make():
-            return model.create(
-                {
-                    "backend_id": self.backend.id,
-                    "topic": "t",
-                    "idempotency_key": f"k{next(counter)}",
-                }
-            )
-
-        self._check_transitions(model, OUTBOX_STATES, make)
+        self._check_transitions(model, OUTBOX_STATES, self._maker(model))
 
     def test_illegal_transition_message_is_clear(self):
         message = self.receive()
