@@ -28,6 +28,7 @@ import common  # noqa: E402
 
 BATCH = 100
 WORKERS = 2
+COALESCE_DELAY = 2
 
 
 def run_scenario(registry, updates, keys, coalesce, seed):
@@ -50,6 +51,8 @@ def run_scenario(registry, updates, keys, coalesce, seed):
                 {
                     "name": f"bench outbound {uuid.uuid4().hex[:6]}",
                     "api_base_url": server.url,
+                    # a SKU's updates within 2 s leave in one call
+                    "coalesce_delay": COALESCE_DELAY if coalesce else 0,
                     # a job per message is created as in production; the workers
                     # below play queue_job, so keep the real runner off this channel
                     "outbound_channel": f"root.bench_outbound_{uuid.uuid4().hex[:6]}",

@@ -45,6 +45,12 @@ class IntegrationBackend(models.Model):
         help="Calls that may go out at once after a quiet period. In any second "
         "the provider sees at most rate + burst - 1 calls.",
     )
+    coalesce_delay = fields.Integer(
+        help="Seconds a message with a coalesce key waits before it is sent, so a "
+        "burst of updates for one key (a SKU's stock level) ends in one call with "
+        "the latest value. Later updates keep the first one's send time, so no "
+        "update waits longer than this (0 = send at once).",
+    )
     circuit_failure_threshold = fields.Integer(
         default=5,
         required=True,

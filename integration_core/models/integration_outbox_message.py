@@ -121,12 +121,25 @@ class IntegrationOutboxMessage(models.Model):
             message.idempotency_key = f"{backend.backend_type}-out-{message.id}"
             # the placeholder must be gone before the next create in this transaction
             message.flush_recordset(["idempotency_key"])
+        eta = None
         if coalesce_key:
             older = message._lock_coalescible()
+            eta = message._coalesce_eta(older)
             if older:
                 self.sudo()._coalesce(older, message)
-        message._enqueue_sending()
+        if eta:
+            message.next_attempt_at = eta
+        message._enqueue_sending(eta)
         return message.with_env(self.env)
+
+    def _coalesce_eta(self, older_pending):
+        """When a coalescible message goes out: after the backend's coalesce delay,
+        counted from the first message of the burst it takes over."""
+        delay = self.backend_id.coalesce_delay
+        if not delay:
+            return None
+        waiting = [eta for eta in older_pending.mapped("next_attempt_at") if eta]
+        return min(waiting, default=fields.Datetime.now() + timedelta(seconds=delay))
 
     def _lock_coalescible(self):
         """Older waiting messages of this one's coalesce key, locked for this

@@ -505,3 +505,20 @@ class TestOutboxCrons(IntegrationCase):
         self.env.invalidate_all()
         self.assertEqual(self.env["integration.outbox.message"]._cron_purge(), 2)
         self.assertEqual((old | recent).exists(), dead | recent)
+
+    def test_coalesce_delay_keeps_first_send_time(self):
+        self.backend.coalesce_delay = 5
+        before = fields.Datetime.now()
+        with trap_jobs() as trap:
+            first = self.enqueue("s1", coalesce_key="sku-1")
+            second = self.enqueue("s2", coalesce_key="sku-1")
+            third = self.enqueue("s3", coalesce_key="sku-1")
+            etas = [job.eta for job in trap.enqueued_jobs]
+        self.assertEqual((first.state, second.state), ("superseded", "superseded"))
+        self.assertEqual(third.state, "pending")
+        self.assertAlmostEqual(
+            (third.next_attempt_at - before).total_seconds(), 5, delta=2
+        )
+        self.assertEqual(set(etas), {third.next_attempt_at})
+        unkeyed = self.enqueue("s4")
+        self.assertFalse(unkeyed.next_attempt_at, "only coalescible messages wait")
