@@ -8,6 +8,6 @@
     "author": "Integration Suite contributors",
     "license": "LGPL-3",
     "depends": ["integration_core", "stock"],
-    "data": [],
+    "data": ["security/ir.model.access.csv"],
     "installable": True,
 }
