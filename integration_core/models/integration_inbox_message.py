@@ -9,11 +9,11 @@ import psycopg2
 from psycopg2 import errorcodes
 
 from odoo import api, fields, models
-from odoo.tools import mute_logger
 
 from .. import tracing
 from ..exceptions import DependencyNotReady, PermanentError, RetryableError
 from ..headers import strip_credentials
+from ..sql_logging import expected_sql_failure
 
 _logger = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ class IntegrationInboxMessage(models.Model):
         }
         try:
             # insert first: a new event costs one statement, a duplicate two
-            with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+            with expected_sql_failure(), self.env.cr.savepoint():
                 message = self.sudo().create(values)
         except psycopg2.errors.UniqueViolation:
             existing = self._count_duplicate(backend, key)

@@ -7,9 +7,9 @@ from datetime import timedelta
 import psycopg2
 
 from odoo import api, fields, models
-from odoo.tools import mute_logger
 
 from ..exceptions import IllegalTransition
+from ..sql_logging import expected_sql_failure
 
 _logger = logging.getLogger(__name__)
 
@@ -169,7 +169,7 @@ class IntegrationMessageMixin(models.AbstractModel):
     def _lock(self):
         """Lock the message row for this transaction; False if someone else has it."""
         try:
-            with mute_logger("odoo.sql_db"), self.env.cr.savepoint(flush=False):
+            with expected_sql_failure(), self.env.cr.savepoint(flush=False):
                 self.env.cr.execute(
                     f"SELECT id FROM {self._table} WHERE id = %s FOR UPDATE NOWAIT",  # noqa: S608
                     (self.id,),

@@ -5,7 +5,6 @@ from datetime import timedelta
 import psycopg2
 
 from odoo import api, fields, models
-from odoo.tools import mute_logger
 
 from .. import http_client, tracing
 from ..exceptions import (
@@ -15,6 +14,7 @@ from ..exceptions import (
     RetryableError,
     TransientHttpError,
 )
+from ..sql_logging import expected_sql_failure
 
 _logger = logging.getLogger(__name__)
 
@@ -148,7 +148,7 @@ class IntegrationOutboxMessage(models.Model):
         self.ensure_one()
         self.flush_model()
         try:
-            with mute_logger("odoo.sql_db"), self.env.cr.savepoint(flush=False):
+            with expected_sql_failure(), self.env.cr.savepoint(flush=False):
                 self.env.cr.execute(
                     """SELECT id FROM integration_outbox_message
                        WHERE backend_id = %s AND coalesce_key = %s
