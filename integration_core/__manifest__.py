@@ -32,7 +32,7 @@
         "views/integration_menus.xml",
     ],
     "demo": ["demo/integration_demo.xml"],
-    "external_dependencies": {"python": ["requests", "cryptography"]},
+    "external_dependencies": {"python": ["requests>=2.25", "cryptography>=3.4"]},
     "assets": {
         "web.assets_tests": ["integration_core/static/tests/tours/*.js"],
     },

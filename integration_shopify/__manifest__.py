@@ -13,6 +13,6 @@
         "data/ir_cron_data.xml",
         "views/integration_backend_views.xml",
     ],
-    "external_dependencies": {"python": ["requests"]},
+    "external_dependencies": {"python": ["requests>=2.25"]},
     "installable": True,
 }
