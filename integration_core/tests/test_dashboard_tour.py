@@ -5,7 +5,19 @@ from odoo.addons.queue_job.tests.common import trap_jobs
 
 @tagged("post_install", "-at_install")
 class TestDashboardTour(HttpCase):
+    def _build_asset_bundles(self):
+        """Compile the web client's bundles before the browser asks for them.
+
+        On a fresh database the first page load compiles them, which on a busy
+        2-core machine can outlast the browser runner's fixed 60 s readiness wait.
+        """
+        for name in ("web.assets_web", "web.assets_tests"):
+            bundle = self.env["ir.qweb"]._get_asset_bundle(name)
+            bundle.js()
+            bundle.css()
+
     def test_dashboard_in_browser(self):
+        self._build_asset_bundles()
         backend = self.env["integration.backend"].create({"name": "Tour backend"})
         with trap_jobs():
             message, _created = backend._inbox_receive(

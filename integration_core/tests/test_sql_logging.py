@@ -28,7 +28,9 @@ class TestExpectedSqlFailure(unittest.TestCase):
             SQL_LOGGER.error("another thread's failure")
             release.set()
             thread.join(5)
-        self.assertEqual(captured.output, ["ERROR:odoo.sql_db:another thread's failure"])
+        self.assertEqual(
+            captured.output, ["ERROR:odoo.sql_db:another thread's failure"]
+        )
         with self.assertLogs("odoo.sql_db", level="ERROR") as captured:
             SQL_LOGGER.error("after the block")
         self.assertEqual(len(captured.output), 1)
