@@ -13,6 +13,7 @@
         "data/ir_cron_data.xml",
         "views/integration_backend_views.xml",
     ],
+    "demo": ["demo/integration_shopify_demo.xml"],
     "external_dependencies": {"python": ["requests>=2.25"]},
     "installable": True,
 }

@@ -1,8 +1,8 @@
-"""Take the Apps page screenshots of integration_core from a real headless Chromium.
+"""Take the Apps page screenshots of the addons from a real headless Chromium.
 
 Drives chromedriver through its W3C HTTP API against a running demo database
-(``setup/demo`` serves one on 127.0.0.1:8069) and writes PNGs into
-``integration_core/static/description/``.
+(``setup/demo`` serves one on 127.0.0.1:8069) and writes PNGs into each addon's
+``static/description/``.
 
 Usage: .venv/bin/python setup/screenshots.py [--url http://127.0.0.1:8069]
 """
@@ -20,16 +20,17 @@ import time
 import requests
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-OUT = ROOT / "integration_core" / "static" / "description"
 TIMEOUT = 30
 SHOTS = [
     (
+        "integration_core",
         "screenshot_dashboard.png",
         "/odoo/action-integration_core.action_integration_dashboard",
         ".o_kanban_record .fa-inbox",
         None,
     ),
     (
+        "integration_core",
         "screenshot_inbox.png",
         "/odoo/action-integration_core.action_integration_inbox_message",
         ".o_list_view .o_data_row",
@@ -37,10 +38,23 @@ SHOTS = [
         "document.querySelector('.o_searchview_facet .o_facet_remove')?.click()",
     ),
     (
+        "integration_core",
         "screenshot_message_form.png",
         "/odoo/action-integration_core.action_integration_inbox_message",
         ".o_list_view .o_data_row",
         "document.querySelector('.o_data_row .o_data_cell[name=topic]').click()",
+    ),
+    (
+        "integration_shopify",
+        "screenshot_shopify_backend.png",
+        "/odoo/action-integration_core.action_integration_backend",
+        ".o_list_view .o_data_row",
+        "[...document.querySelectorAll('.o_data_row')]"
+        ".find((row) => row.textContent.includes('Shopify'))"
+        ".querySelector('.o_data_cell').click();"
+        # then the connector's own tab, once the form is there
+        "setTimeout(() => [...document.querySelectorAll('.o_notebook .nav-link')]"
+        ".find((tab) => tab.textContent.trim() === 'Shopify').click(), 1500);",
     ),
 ]
 
@@ -140,7 +154,8 @@ def main():
                 "document.querySelector('form.oe_login_form').submit();"
             )
             driver.wait_for(".o_main_navbar")
-            for name, path, selector, action in SHOTS:
+            for addon, name, path, selector, action in SHOTS:
+                out = ROOT / addon / "static" / "description" / name
                 driver.get(f"{args.url}{path}")
                 driver.wait_for(selector)
                 if action:
@@ -148,8 +163,8 @@ def main():
                     time.sleep(1.5)
                     driver.wait_for(".o_form_view, .o_list_view .o_data_row")
                 time.sleep(1.5)
-                driver.screenshot(OUT / name)
-                sys.stdout.write(f"wrote {OUT / name}\n")
+                driver.screenshot(out)
+                sys.stdout.write(f"wrote {out}\n")
         finally:
             driver.quit()
     finally:
