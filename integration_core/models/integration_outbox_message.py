@@ -1,5 +1,6 @@
 import logging
 import time
+import uuid
 from datetime import timedelta
 
 import psycopg2
@@ -102,8 +103,14 @@ class IntegrationOutboxMessage(models.Model):
         """See :meth:`integration.backend._outbox_enqueue`."""
         values = {
             "backend_id": backend.id,
+            # related fields given up front: no recompute UPDATE after the INSERT
+            "backend_type": backend.backend_type,
+            "company_id": backend.company_id.id,
             "topic": topic,
             "payload": payload,
+            # a generated key is unique without knowing the new row's id
+            "idempotency_key": idempotency_key
+            or f"{backend.backend_type}-out-{uuid.uuid4().hex}",
             "coalesce_key": coalesce_key,
             "sequence_key": sequence_key,
             "external_ref": external_ref and str(external_ref),
@@ -114,48 +121,41 @@ class IntegrationOutboxMessage(models.Model):
             values.update(res_model=record._name, res_id=record.id)
             correlation = getattr(record, "integration_correlation_id", False)
             values["correlation_id"] = values["correlation_id"] or correlation or False
-        message = self.sudo().create(
-            dict(values, idempotency_key=idempotency_key or "-")
-        )
-        if not idempotency_key:
-            message.idempotency_key = f"{backend.backend_type}-out-{message.id}"
-            # the placeholder must be gone before the next create in this transaction
-            message.flush_recordset(["idempotency_key"])
-        eta = None
-        if coalesce_key:
-            older = message._lock_coalescible()
-            eta = message._coalesce_eta(older)
-            if older:
-                self.sudo()._coalesce(older, message)
-        if eta:
-            message.next_attempt_at = eta
-        message._enqueue_sending(eta)
+        older = self._lock_coalescible(backend, coalesce_key) if coalesce_key else None
+        eta = self._coalesce_eta(backend, older) if older is not None else None
+        values["next_attempt_at"] = eta or False
+        message = self.sudo().create(values)
+        if older:
+            self.sudo()._coalesce(older, message)
+        # a new message has no earlier job to replace
+        message._delay_job(eta, "Send")
         return message.with_env(self.env)
 
-    def _coalesce_eta(self, older_pending):
+    @api.model
+    def _coalesce_eta(self, backend, older_pending):
         """When a coalescible message goes out: after the backend's coalesce delay,
         counted from the first message of the burst it takes over."""
-        delay = self.backend_id.coalesce_delay
+        delay = backend.coalesce_delay
         if not delay:
             return None
         waiting = [eta for eta in older_pending.mapped("next_attempt_at") if eta]
         return min(waiting, default=fields.Datetime.now() + timedelta(seconds=delay))
 
-    def _lock_coalescible(self):
-        """Older waiting messages of this one's coalesce key, locked for this
-        transaction. One being sent right now (locked elsewhere) is left out: it
-        goes out, and this one after it."""
-        self.ensure_one()
+    @api.model
+    def _lock_coalescible(self, backend, coalesce_key):
+        """Waiting messages of ``coalesce_key``, locked for this transaction, before
+        a new one is enqueued. One being sent right now (locked elsewhere) is left
+        out: it goes out, and the new one after it."""
         self.flush_model()
         try:
             with expected_sql_failure(), self.env.cr.savepoint(flush=False):
                 self.env.cr.execute(
                     """SELECT id FROM integration_outbox_message
                        WHERE backend_id = %s AND coalesce_key = %s
-                         AND state IN ('pending', 'failed') AND id < %s
+                         AND state IN ('pending', 'failed')
                        ORDER BY id
                        FOR UPDATE SKIP LOCKED""",
-                    (self.backend_id.id, self.coalesce_key, self.id),
+                    (backend.id, coalesce_key),
                 )
                 ids = [row[0] for row in self.env.cr.fetchall()]
         except psycopg2.errors.SerializationFailure:
