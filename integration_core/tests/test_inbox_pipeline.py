@@ -522,3 +522,22 @@ class TestOutboxCrons(IntegrationCase):
         self.assertEqual(set(etas), {third.next_attempt_at})
         unkeyed = self.enqueue("s4")
         self.assertFalse(unkeyed.next_attempt_at, "only coalescible messages wait")
+
+
+@tagged("post_install", "-at_install")
+class TestTopicPriority(IntegrationCase):
+    def test_job_priority_follows_topic(self):
+        def _get_topic_priority(backend, topic):
+            return 5 if topic == "orders/create" else 20
+
+        self.patch(
+            type(self.env["integration.backend"]),
+            "_get_topic_priority",
+            _get_topic_priority,
+        )
+        with trap_jobs() as trap:
+            order = self.receive("orders/create", key="o")
+            catalog = self.receive("products/update", key="p")
+            priorities = {job.recordset: job.priority for job in trap.enqueued_jobs}
+        self.assertEqual((order.priority, catalog.priority), (5, 20))
+        self.assertEqual(priorities, {order: 5, catalog: 20})

@@ -1,5 +1,7 @@
 from odoo.tests import tagged
 
+from odoo.addons.queue_job.tests.common import trap_jobs
+
 from . import shopify_simulator as sim
 from .common import ShopifyCase
 
@@ -359,3 +361,14 @@ class TestOrders(ShopifyCase):
         self.assertEqual(message.state, "done", message.last_error)
         self.assertTrue(self.backend.paused)
         self.assertTrue(self.backend.activity_ids)
+
+    def test_orders_go_before_catalog_updates(self):
+        with trap_jobs() as trap:
+            payload = sim.order_payload([("SKU-C", 1, "89.90")])
+            order = self.deliver("orders/create", payload, process=False)
+            self.assertEqual(trap.enqueued_jobs[-1].priority, order.priority)
+        catalog = self.backend._get_topic_priority("products/update")
+        self.assertLess(order.priority, catalog)
+        self.assertLess(
+            order.priority, self.backend._get_topic_priority("inventory/set")
+        )
