@@ -114,9 +114,7 @@ class IntegrationWebhookController(http.Controller):
 
     def _intake(self, token):
         env = request.env(user=SUPERUSER_ID, context={"tracking_disable": True})
-        backend = env["integration.backend"].search(
-            [("webhook_token", "=", token), ("paused", "=", False)], limit=1
-        )
+        backend = env["integration.backend"]._get_intake_backend(token)
         if not backend:
             return _reply(404, "not_found")
 

@@ -2,7 +2,7 @@ import logging
 import secrets
 from datetime import UTC, datetime
 
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 
 from ..exceptions import SignatureError
 from ..signatures import verify_standard_webhook
@@ -231,6 +231,89 @@ class IntegrationBackend(models.Model):
             external_ref=external_ref,
         )
 
+    # -- webhook intake cache ------------------------------------------------------
+    # The route reads its backend, the backend's stored settings and its webhook
+    # secrets from a per-worker cache instead of three queries per delivery. Any
+    # change to a backend or to its secrets clears it in every worker (Odoo's
+    # registry cache signaling, checked at the start of each request).
+    _INTAKE_FIELD_TYPES = frozenset(
+        {
+            "boolean",
+            "char",
+            "date",
+            "datetime",
+            "float",
+            "integer",
+            "many2one",
+            "monetary",
+            "selection",
+            "text",
+        }
+    )
+
+    @api.model
+    def _get_intake_backend(self, token):
+        """The active, unpaused backend of webhook ``token`` (empty if none), its
+        stored settings already in the record cache."""
+        snapshot = self._intake_snapshot(token)
+        if snapshot is None:
+            return self.browse()
+        backend_id, values = snapshot
+        backend = self.browse(backend_id)
+        backend._update_cache(dict(values), validate=False)
+        return backend
+
+    @api.model
+    @tools.ormcache("token")
+    def _intake_snapshot(self, token):
+        # cached whatever the caller's context: archived backends never answer
+        backend = (
+            self.sudo()
+            .with_context(active_test=True)
+            .search([("webhook_token", "=", token), ("paused", "=", False)], limit=1)
+        )
+        if not backend:
+            return None
+        names = [
+            name
+            for name, field in self._fields.items()
+            if field.store
+            and field.column_type
+            and field.type in self._INTAKE_FIELD_TYPES
+            and not field.translate
+            and not field.company_dependent
+        ]
+        return backend.id, tuple(
+            (name, backend._fields[name].convert_to_write(backend[name], backend))
+            for name in names
+        )
+
+    @tools.ormcache("self.id")
+    def _cached_webhook_secrets(self):
+        values = self._get_secrets(["webhook_secret", "webhook_secret_previous"])
+        return values["webhook_secret"], values["webhook_secret_previous"]
+
+    def _on_secret_changed(self, name):
+        result = super()._on_secret_changed(name)
+        self.env.registry.clear_cache()
+        return result
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        backends = super().create(vals_list)
+        self.env.registry.clear_cache()
+        return backends
+
+    def write(self, vals):
+        result = super().write(vals)
+        self.env.registry.clear_cache()
+        return result
+
+    def unlink(self):
+        result = super().unlink()
+        self.env.registry.clear_cache()
+        return result
+
     # -- webhook intake hooks ----------------------------------------------------------
     # The route calls these on the backend found by token, in this order. Connectors
     # override them for their backend_type and call super() for the others.
@@ -238,12 +321,11 @@ class IntegrationBackend(models.Model):
         """Secrets currently accepted: the current one and the previous one until
         its ``webhook_secret_previous_until`` date."""
         self.ensure_one()
-        names = ["webhook_secret"]
+        current, previous = self._cached_webhook_secrets()
         until = self.webhook_secret_previous_until
-        if until and until > fields.Datetime.now():
-            names.append("webhook_secret_previous")
-        secrets_by_name = self._get_secrets(names)
-        return [secrets_by_name[name] for name in names if secrets_by_name[name]]
+        if not (until and until > fields.Datetime.now()):
+            previous = None
+        return [secret for secret in (current, previous) if secret]
 
     def _webhook_requires_json(self):
         """Whether deliveries must be ``application/json`` (415 otherwise)."""

@@ -5,24 +5,15 @@ import time
 import uuid
 from datetime import timedelta
 
-import psycopg2
-from psycopg2 import errorcodes
-
 from odoo import api, fields, models
 
 from .. import tracing
 from ..exceptions import DependencyNotReady, PermanentError, RetryableError
 from ..headers import strip_credentials
-from ..sql_logging import expected_sql_failure
+from ..sql_insert import insert_row
 
 _logger = logging.getLogger(__name__)
 
-# PostgreSQL errors that mean "another transaction was in the way": always retryable.
-CONCURRENCY_ERRORS = {
-    errorcodes.SERIALIZATION_FAILURE,
-    errorcodes.DEADLOCK_DETECTED,
-    errorcodes.LOCK_NOT_AVAILABLE,
-}
 # A message waiting for a dependency retries this many times its attempt budget
 # before it is declared dead.
 DEPENDENCY_WAIT_FACTOR = 4
@@ -127,35 +118,56 @@ class IntegrationInboxMessage(models.Model):
     ):
         """See :meth:`integration.backend._inbox_receive`."""
         key = idempotency_key or self._default_idempotency_key(topic, payload)
-        values = {
-            "backend_id": backend.id,
-            # related fields given up front: no recompute UPDATE after the INSERT
-            "backend_type": backend.backend_type,
-            "company_id": backend.company_id.id,
-            "topic": topic,
-            "payload": payload,
-            "idempotency_key": key,
-            "external_ref": external_ref and str(external_ref),
-            "sequence_key": sequence_key,
-            "event_at": event_at,
-            "headers": strip_credentials(headers) if headers else None,
-            "correlation_id": correlation_id or str(uuid.uuid4()),
-            "priority": backend._get_topic_priority(topic),
-            # stored directly as queued with its job below: this is the webhook's
-            # hot path, and a new message has no earlier job to replace
-            "state": "queued",
-        }
-        try:
-            # insert first: a new event costs one statement, a duplicate two
-            with expected_sql_failure(), self.env.cr.savepoint():
-                message = self.sudo().create(values)
-        except psycopg2.errors.UniqueViolation:
-            existing = self._count_duplicate(backend, key)
-            # empty when another transaction stored the key after ours started:
-            # invisible to our snapshot, so count it from a fresh transaction
-            return existing or self._count_duplicate_committed(backend, key), False
-        message._delay_job(None, "Process")
+        values = self._prepare_receive_values(
+            backend,
+            topic=topic,
+            payload=payload,
+            idempotency_key=key,
+            external_ref=external_ref,
+            sequence_key=sequence_key,
+            event_at=event_at,
+            headers=headers,
+            correlation_id=correlation_id,
+        )
+        # The webhook's hot path: one INSERT (nothing when the key is known, a
+        # duplicate costs one more statement), no ORM create. A delivery of the
+        # same key by a transaction still running makes PostgreSQL wait for it;
+        # if it commits, the insert raises a serialization failure and Odoo's
+        # request (or job) retry counts the duplicate.
+        self.flush_model()
+        message = insert_row(
+            self.sudo(), values, conflict_columns=("backend_id", "idempotency_key")
+        )
+        if not message:
+            return self._count_duplicate(backend, key), False
+        message._delay_job(None, "Process", new=True)
         return message.with_env(self.env), True
+
+    @api.model
+    def _prepare_receive_values(self, backend, **fields_values):
+        """Column values of a new inbox message: every stored field it needs, as
+        it is inserted without ``create()``. Extend to store more fields."""
+        now = fields.Datetime.now()
+        headers = fields_values.pop("headers", None)
+        external_ref = fields_values.pop("external_ref", None)
+        correlation_id = fields_values.pop("correlation_id", None)
+        return dict(
+            fields_values,
+            backend_id=backend.id,
+            backend_type=backend.backend_type,
+            company_id=backend.company_id.id,
+            external_ref=external_ref and str(external_ref),
+            headers=strip_credentials(headers) if headers else None,
+            correlation_id=correlation_id or str(uuid.uuid4()),
+            priority=backend._get_topic_priority(fields_values["topic"]),
+            # stored directly as queued with its job: a new message has no
+            # earlier job to replace
+            state="queued",
+            received_at=now,
+            duplicate_count=0,
+            attempt_count=0,
+            dependency_wait_count=0,
+        )
 
     @api.model
     def _default_idempotency_key(self, topic, payload):
@@ -180,26 +192,6 @@ class IntegrationInboxMessage(models.Model):
         message = self.browse(row[0])
         message.invalidate_recordset(["duplicate_count"])
         return message
-
-    @api.model
-    def _count_duplicate_committed(self, backend, key, tries=5):
-        for attempt in range(tries):
-            try:
-                with self.env.registry.cursor() as cr:
-                    cr.execute(
-                        """UPDATE integration_inbox_message
-                           SET duplicate_count = duplicate_count + 1
-                           WHERE backend_id = %s AND idempotency_key = %s
-                           RETURNING id""",
-                        (backend.id, key),
-                    )
-                    row = cr.fetchone()
-                return self.browse(row[0] if row else ())
-            except psycopg2.OperationalError as err:
-                if err.pgcode not in CONCURRENCY_ERRORS or attempt == tries - 1:
-                    raise
-                time.sleep(0.05 * (attempt + 1))
-        return self.browse()
 
     # -- enqueue -------------------------------------------------------------------
     def _enqueue_processing(self, eta=None):

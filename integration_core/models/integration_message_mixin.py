@@ -8,7 +8,10 @@ import psycopg2
 
 from odoo import api, fields, models
 
+from odoo.addons.queue_job.utils import must_run_without_delay
+
 from ..exceptions import IllegalTransition
+from ..sql_insert import insert_row
 from ..sql_logging import expected_sql_failure
 
 _logger = logging.getLogger(__name__)
@@ -149,19 +152,40 @@ class IntegrationMessageMixin(models.AbstractModel):
         """queue_job channel of the message's jobs."""
         raise NotImplementedError
 
-    def _delay_job(self, eta=None, label="Run"):
+    def _delay_job(self, eta=None, label="Run", new=False):
         """Queue the message's job; queue_job only sees it once this transaction
-        commits, and the identity key keeps one waiting job per message."""
+        commits, and the identity key keeps one waiting job per message.
+
+        ``new``: the message was created in this transaction, so it has no job
+        yet; queue_job's look-ups for a job of the same identity or uuid are
+        skipped and the job row is inserted in one statement (intake hot path).
+        """
         self.ensure_one()
         backend = self.backend_id
-        delayable = self.sudo().with_delay(
-            channel=self._get_job_channel(),
-            priority=self.priority,
-            eta=eta,
-            identity_key=self._job_identity(),
-            description=f"{label} {self.topic} ({backend.name})",
+        # the backend's company: queue_job reads it from the context instead of
+        # the user's record
+        delayable = (
+            self.sudo()
+            .with_company(backend.company_id)
+            .delayable(
+                channel=self._get_job_channel(),
+                priority=self.priority,
+                eta=eta,
+                identity_key=self._job_identity(),
+                description=f"{label} {self.topic} ({backend.name})",
+            )
         )
-        return getattr(delayable, self._job_method)()
+        getattr(delayable, self._job_method)()
+        job = delayable._build_job()
+        # "store" set on the instance: the job is trapped by queue_job's
+        # trap_jobs(), which must see it stored the usual way
+        if not new or "store" in vars(job) or must_run_without_delay(job.env):
+            delayable.delay()
+            return delayable._generated_job
+        insert_row(
+            job.env["queue.job"].sudo(), job._store_values(create=True), cache=False
+        )
+        return job
 
     def _schedule_retry(self, eta):
         self._delay_job(eta, "Retry")

@@ -127,8 +127,7 @@ class IntegrationOutboxMessage(models.Model):
         message = self.sudo().create(values)
         if older:
             self.sudo()._coalesce(older, message)
-        # a new message has no earlier job to replace
-        message._delay_job(eta, "Send")
+        message._delay_job(eta, "Send", new=True)
         return message.with_env(self.env)
 
     @api.model

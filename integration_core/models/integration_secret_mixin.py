@@ -147,6 +147,10 @@ class IntegrationSecretMixin(models.AbstractModel):
         set_name = f"{name}_set"
         if set_name in self._fields:
             self.invalidate_recordset([set_name])
+        self._on_secret_changed(name)
+
+    def _on_secret_changed(self, name):
+        """Hook called after secret ``name`` was stored or cleared."""
 
     def _get_secret(self, name):
         """Plaintext of secret field ``name``, or None when none is stored.

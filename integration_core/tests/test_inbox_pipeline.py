@@ -7,6 +7,8 @@ from odoo.addons.integration_core.exceptions import (
     PermanentError,
     RetryableError,
 )
+from odoo.addons.integration_core.sql_insert import insert_row
+from odoo.addons.queue_job.job import Job
 from odoo.addons.queue_job.tests.common import trap_jobs
 
 from .common import IntegrationCase
@@ -90,6 +92,59 @@ class TestReceive(IntegrationCase):
             self.assertEqual(job.channel, "root.integration.generic.inbound")
             self.assertEqual(
                 job.identity_key, f"integration.inbox.message:{message.id}"
+            )
+
+    def test_received_rows_as_the_orm_and_queue_job_store_them(self):
+        """The hot path inserts message and job without create(): the rows read
+        back like created ones and queue_job loads and runs the job."""
+        self.handlers["test/rows"] = lambda message: message.backend_id
+        message, _created = self.backend._inbox_receive(
+            "test/rows", {"id": 1}, "evt-rows", external_ref=1
+        )
+        self.env.invalidate_all()
+        self.assertRecordValues(
+            message,
+            [
+                {
+                    "state": "queued",
+                    "backend_type": "generic",
+                    "company_id": self.backend.company_id.id,
+                    "payload": {"id": 1},
+                    "external_ref": "1",
+                    "duplicate_count": 0,
+                    "attempt_count": 0,
+                    "priority": self.backend._get_topic_priority("test/rows"),
+                    "create_uid": self.env.uid,
+                }
+            ],
+        )
+        self.assertTrue(message.received_at and message.create_date)
+        job_record = self.env["queue.job"].search(
+            [("identity_key", "=", message._job_identity())]
+        )
+        self.assertRecordValues(
+            job_record,
+            [
+                {
+                    "state": "pending",
+                    "channel": "root.integration.generic.inbound",
+                    "model_name": "integration.inbox.message",
+                    "method_name": "_job_process",
+                    "company_id": self.backend.company_id.id,
+                    "user_id": self.env.uid,
+                }
+            ],
+        )
+        self.assertTrue(job_record.job_function_id)
+        self.assertEqual(job_record.records, message)
+        Job.load(self.env, job_record.uuid).perform()
+        self.assertEqual(message.state, "done")
+
+    def test_insert_row_refuses_fields_without_column(self):
+        with self.assertRaisesRegex(ValueError, "payload_pretty is not a stored"):
+            insert_row(
+                self.env["integration.inbox.message"],
+                {"payload_pretty": "x", "topic": "t"},
             )
 
     def test_one_job_per_received_message(self):

@@ -219,6 +219,35 @@ class TestWebhookRoute(WebhookCase):
             )
         )
 
+    def test_backend_changes_apply_to_the_next_delivery(self):
+        """The route caches backends and secrets per worker: every change clears it."""
+        self.assertEqual(self.post_signed(self.event()).status_code, 200)
+        self.backend.paused = True
+        self.assertEqual(self.post_signed(self.event()).status_code, 404)
+        self.backend.paused = False
+        self.assertEqual(self.post_signed(self.event()).status_code, 200)
+        self.backend.active = False
+        self.assertEqual(self.post_signed(self.event()).status_code, 404)
+        self.backend.active = True
+        old_url = self.url()
+        self.backend.action_regenerate_webhook_token()
+        body = json.dumps(self.event()).encode()
+        response = self.opener.post(
+            self.base_url() + old_url, data=body, headers=self.signed_headers(body)
+        )
+        self.assertEqual(response.status_code, 404)
+        self.assertEqual(self.post_signed(self.event()).status_code, 200)
+        new_secret = new_whsec()
+        self.backend.webhook_secret = new_secret
+        with mute_logger(WEBHOOK_LOGGER):
+            self.assertEqual(self.post_signed(self.event()).status_code, 401)
+        self.assertEqual(
+            self.post_signed(self.event(), secret=new_secret).status_code, 200
+        )
+        self.backend.max_body_bytes = 10
+        self.assertEqual(self.post_signed(self.event()).status_code, 413)
+        self.assertEqual(len(self.messages()), 4)
+
     def test_get_not_allowed(self):
         response = self.opener.get(self.base_url() + self.url())
         self.assertEqual(response.status_code, 405)
