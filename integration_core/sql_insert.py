@@ -8,6 +8,7 @@ statement through the same per-field column conversion the ORM uses.
 """
 
 from odoo import fields
+from odoo.models import MAGIC_COLUMNS
 from odoo.tools import SQL
 
 
@@ -16,15 +17,26 @@ def insert_row(model, values, conflict_columns=None, cache=True):
     in the record cache as ``create()`` leaves them.
 
     :param values: ``{field name: value}`` as ``create()`` takes them, for stored
-        fields only; nothing else is filled in but the access log columns
-        (``create_uid``, ``create_date``, ``write_uid``, ``write_date``).
+        fields only. Fields not given get their Python default, and the access
+        log columns are filled in; context defaults (``default_<field>``), user
+        defaults (``ir.default``), computed fields and ``create()`` overrides do
+        not apply.
     :param conflict_columns: column names of a unique constraint; when a row
         with the same values exists, nothing is inserted and the result is empty.
         Under REPEATABLE READ a conflicting row committed by a transaction the
-        snapshot cannot see raises a serialization failure, which Odoo's request
-        and job retries resolve.
+        snapshot cannot see raises a serialization failure instead.
     """
     values = dict(values)
+    for name, field in model._fields.items():
+        # Python defaults of fields not given apply, as with create()
+        if (
+            name not in values
+            and field.default is not None
+            and field.store
+            and field.column_type
+            and name not in MAGIC_COLUMNS
+        ):
+            values[name] = field.default(model)
     if model._log_access:
         # the clock, not the transaction's now(): one query less
         now = fields.Datetime.now()

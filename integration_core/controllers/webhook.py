@@ -16,6 +16,7 @@ from odoo import SUPERUSER_ID, http
 from odoo.http import request
 
 from ..exceptions import SignatureError
+from ..models.integration_inbox_message import RETRIED_ON_CONFLICT
 from ..ratelimit import MinuteRateLimiter
 
 _logger = logging.getLogger(__name__)
@@ -113,7 +114,11 @@ class IntegrationWebhookController(http.Controller):
             raise IntakeUnavailable() from err
 
     def _intake(self, token):
-        env = request.env(user=SUPERUSER_ID, context={"tracking_disable": True})
+        env = request.env(
+            user=SUPERUSER_ID,
+            # Odoo retries the request on serialization failures
+            context={"tracking_disable": True, RETRIED_ON_CONFLICT: True},
+        )
         backend = env["integration.backend"]._get_intake_backend(token)
         if not backend:
             return _reply(404, "not_found")

@@ -1,3 +1,4 @@
+import functools
 import hashlib
 import json
 import logging
@@ -5,15 +6,28 @@ import time
 import uuid
 from datetime import timedelta
 
+import psycopg2
+from psycopg2 import errorcodes
+
 from odoo import api, fields, models
 
 from .. import tracing
 from ..exceptions import DependencyNotReady, PermanentError, RetryableError
 from ..headers import strip_credentials
 from ..sql_insert import insert_row
+from ..sql_logging import expected_sql_failure
 
 _logger = logging.getLogger(__name__)
 
+# PostgreSQL errors that mean "another transaction was in the way": always retryable.
+CONCURRENCY_ERRORS = {
+    errorcodes.SERIALIZATION_FAILURE,
+    errorcodes.DEADLOCK_DETECTED,
+    errorcodes.LOCK_NOT_AVAILABLE,
+}
+# Context key: the caller retries its transaction on serialization failures
+# (Odoo's HTTP request loop does), so receiving needs no savepoint.
+RETRIED_ON_CONFLICT = "integration_retried_on_conflict"
 # A message waiting for a dependency retries this many times its attempt budget
 # before it is declared dead.
 DEPENDENCY_WAIT_FACTOR = 4
@@ -132,12 +146,25 @@ class IntegrationInboxMessage(models.Model):
         # The webhook's hot path: one INSERT (nothing when the key is known, a
         # duplicate costs one more statement), no ORM create. A delivery of the
         # same key by a transaction still running makes PostgreSQL wait for it;
-        # if it commits, the insert raises a serialization failure and Odoo's
-        # request (or job) retry counts the duplicate.
+        # once that one commits, the row is invisible to our REPEATABLE READ
+        # snapshot and the insert fails with a serialization error.
         self.flush_model()
-        message = insert_row(
-            self.sudo(), values, conflict_columns=("backend_id", "idempotency_key")
+        insert = functools.partial(
+            insert_row,
+            self.sudo(),
+            values,
+            conflict_columns=("backend_id", "idempotency_key"),
         )
+        if self.env.context.get(RETRIED_ON_CONFLICT):
+            # the webhook route: Odoo retries the whole request on that error,
+            # and the retry counts the duplicate (no savepoint round trips)
+            message = insert()
+        else:
+            try:
+                with expected_sql_failure(), self.env.cr.savepoint(flush=False):
+                    message = insert()
+            except psycopg2.errors.SerializationFailure:
+                return self._count_duplicate_committed(backend, key), False
         if not message:
             return self._count_duplicate(backend, key), False
         message._delay_job(None, "Process", new=True)
@@ -145,9 +172,8 @@ class IntegrationInboxMessage(models.Model):
 
     @api.model
     def _prepare_receive_values(self, backend, **fields_values):
-        """Column values of a new inbox message: every stored field it needs, as
-        it is inserted without ``create()``. Extend to store more fields."""
-        now = fields.Datetime.now()
+        """Column values of a new inbox message, inserted without ``create()``
+        (field defaults still apply). Extend to store more fields."""
         headers = fields_values.pop("headers", None)
         external_ref = fields_values.pop("external_ref", None)
         correlation_id = fields_values.pop("correlation_id", None)
@@ -163,10 +189,6 @@ class IntegrationInboxMessage(models.Model):
             # stored directly as queued with its job: a new message has no
             # earlier job to replace
             state="queued",
-            received_at=now,
-            duplicate_count=0,
-            attempt_count=0,
-            dependency_wait_count=0,
         )
 
     @api.model
@@ -192,6 +214,28 @@ class IntegrationInboxMessage(models.Model):
         message = self.browse(row[0])
         message.invalidate_recordset(["duplicate_count"])
         return message
+
+    @api.model
+    def _count_duplicate_committed(self, backend, key, tries=5):
+        """Count a duplicate stored by a transaction our snapshot cannot see,
+        from a fresh transaction."""
+        for attempt in range(tries):
+            try:
+                with self.env.registry.cursor() as cr:
+                    cr.execute(
+                        """UPDATE integration_inbox_message
+                           SET duplicate_count = duplicate_count + 1
+                           WHERE backend_id = %s AND idempotency_key = %s
+                           RETURNING id""",
+                        (backend.id, key),
+                    )
+                    row = cr.fetchone()
+                return self.browse(row[0] if row else ())
+            except psycopg2.OperationalError as err:
+                if err.pgcode not in CONCURRENCY_ERRORS or attempt == tries - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        return self.browse()
 
     # -- enqueue -------------------------------------------------------------------
     def _enqueue_processing(self, eta=None):
