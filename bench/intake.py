@@ -183,9 +183,10 @@ def main():
     parser.add_argument("--keep-db", action="store_true")
     parser.add_argument(
         "--channels",
-        default="root:2",
-        help="queue_job runner channels while measuring; root:0 measures intake "
-        "alone (processing is bench/pipeline.py's subject)",
+        default="root:0",
+        help="queue_job runner channels while measuring; the default root:0 "
+        "measures intake alone (processing is bench/pipeline.py's subject); with "
+        "root:2 the workers also run the jobs of earlier rounds, slowing both routes",
     )
     args = parser.parse_args()
     args.seconds = min(max(args.seconds, 1.0), 120.0)  # bounded
