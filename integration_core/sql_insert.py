@@ -13,8 +13,8 @@ from odoo.tools import SQL
 
 
 def insert_row(model, values, conflict_columns=None, cache=True):
-    """Insert one row of ``model`` and return it; with ``cache``, its values are
-    in the record cache as ``create()`` leaves them.
+    """Insert one row of ``model`` and return it; with ``cache``, its values
+    (but JSON ones) are in the record cache as ``create()`` leaves them.
 
     :param values: ``{field name: value}`` as ``create()`` takes them, for stored
         fields only. Fields not given get their Python default, and the access
@@ -71,5 +71,14 @@ def insert_row(model, values, conflict_columns=None, cache=True):
         return model.browse()
     record = model.browse(inserted[0])
     if cache:
-        record._update_cache(values, validate=False)
+        # JSON values are read back on first access: caching them would copy
+        # them through the serializer once more
+        record._update_cache(
+            {
+                name: value
+                for name, value in values.items()
+                if model._fields[name].type != "json"
+            },
+            validate=False,
+        )
     return record
