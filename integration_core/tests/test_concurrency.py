@@ -1,12 +1,17 @@
 import threading
 
 from odoo import SUPERUSER_ID, api
+from odoo.service.model import retrying
 from odoo.tests import TransactionCase, tagged
+
+from odoo.addons.integration_core.models.integration_inbox_message import (
+    RETRIED_ON_CONFLICT,
+)
 
 
 @tagged("post_install", "-at_install")
 class TestConcurrentReceive(TransactionCase):
-    """Two transactions receiving one idempotency key: one message, no error.
+    """Two transactions receiving one idempotency key: one message.
 
     These tests commit through their own cursors and clean up after themselves.
     """
@@ -30,26 +35,38 @@ class TestConcurrentReceive(TransactionCase):
             env["queue.job"].search([("identity_key", "in", identities)]).unlink()
             env["integration.backend"].browse(self.backend_id).unlink()
 
-    def test_concurrent_receive_one_message(self):
+    def _race(self, context=None):
+        """Two threads receive one key; the first commits only once the second
+        has taken its snapshot. Each runs in ``retrying`` as a request does.
+
+        :returns: ``({thread: (message id, created)}, {thread: tries})``
+        """
         first_inserted = threading.Event()
         second_started = threading.Event()
-        results, errors = {}, []
+        results, errors, tries = {}, [], {"first": 0, "second": 0}
 
         def receive(name, before_commit=None, wait_for=None):
             try:
                 if wait_for:
                     wait_for.wait(10)
                 with self.registry.cursor() as cr:
-                    env = api.Environment(cr, SUPERUSER_ID, {})
-                    # take the snapshot before the other transaction commits
-                    env["integration.backend"].browse(self.backend_id).name  # noqa: B018
-                    if name == "second":
-                        second_started.set()
-                    backend = env["integration.backend"].browse(self.backend_id)
-                    message, created = backend._inbox_receive("t", {"a": 1}, "evt-race")
-                    results[name] = (message.id, created)
-                    if before_commit:
-                        before_commit()
+                    env = api.Environment(cr, SUPERUSER_ID, context or {})
+
+                    def attempt():
+                        tries[name] += 1
+                        # take the snapshot before the other transaction commits
+                        env["integration.backend"].browse(self.backend_id).name  # noqa: B018
+                        if name == "second":
+                            second_started.set()
+                        backend = env["integration.backend"].browse(self.backend_id)
+                        message, created = backend._inbox_receive(
+                            "t", {"a": 1}, "evt-race"
+                        )
+                        if before_commit:
+                            before_commit()
+                        return message.id, created
+
+                    results[name] = retrying(attempt, env)
             except Exception as err:  # noqa: BLE001
                 errors.append(err)
 
@@ -77,3 +94,14 @@ class TestConcurrentReceive(TransactionCase):
                 (self.backend_id,),
             )
             self.assertEqual(cr.fetchone(), (1, 1))
+        return results, tries
+
+    def test_concurrent_receive_one_message(self):
+        """No error reaches the caller: the duplicate is counted in one try."""
+        _results, tries = self._race()
+        self.assertEqual(tries, {"first": 1, "second": 1})
+
+    def test_concurrent_receive_in_a_retried_request(self):
+        """The webhook route skips the savepoint: Odoo's retry counts the duplicate."""
+        _results, tries = self._race({RETRIED_ON_CONFLICT: True})
+        self.assertEqual(tries, {"first": 1, "second": 2})
