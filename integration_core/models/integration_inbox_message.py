@@ -71,8 +71,9 @@ class IntegrationInboxMessage(models.Model):
         index=True,
         copy=False,
     )
+    # indexed for the stale check only, see init()
     sequence_key = fields.Char(
-        index=True, help="Ordering scope: messages with one key apply in event order."
+        help="Ordering scope: messages with one key apply in event order."
     )
     event_at = fields.Datetime(help="When the provider says the event happened.")
     headers = fields.Json()
@@ -98,11 +99,13 @@ class IntegrationInboxMessage(models.Model):
     ]
 
     def init(self):
+        result = super().init()
         self.env.cr.execute(
             """CREATE INDEX IF NOT EXISTS integration_inbox_message_sequence_idx
                ON integration_inbox_message (backend_id, sequence_key, event_at)
                WHERE state = 'done' AND sequence_key IS NOT NULL"""
         )
+        return result
 
     @api.depends("headers")
     def _compute_headers_pretty(self):

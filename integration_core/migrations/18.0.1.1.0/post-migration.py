@@ -1,0 +1,35 @@
+"""Drop the message indexes 18.0.1.1.0 no longer declares.
+
+Odoo keeps the index of a field that stops being indexed; these ones only cost
+every received and sent message a write (see integration.message.mixin).
+"""
+
+from odoo.tools import SQL
+
+DROPPED_INDEXES = {
+    "integration_inbox_message": (
+        "backend_id",
+        "company_id",
+        "topic",
+        "idempotency_key",
+        "res_model",
+        "res_id",
+        "sequence_key",
+    ),
+    "integration_outbox_message": (
+        "backend_id",
+        "company_id",
+        "topic",
+        "idempotency_key",
+        "res_model",
+        "res_id",
+    ),
+}
+
+
+def migrate(cr, version):
+    for table, columns in DROPPED_INDEXES.items():
+        for column in columns:
+            cr.execute(
+                SQL("DROP INDEX IF EXISTS %s", SQL.identifier(f"{table}__{column}_index"))
+            )
