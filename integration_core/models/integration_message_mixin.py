@@ -50,7 +50,9 @@ class IntegrationMessageMixin(models.AbstractModel):
     backend_type = fields.Selection(related="backend_id.backend_type", store=True)
     company_id = fields.Many2one(related="backend_id.company_id", store=True)
     topic = fields.Char(required=True)
-    payload = fields.Json()
+    # the raw payload holds personal data: managers only; users read
+    # payload_pretty, masked by the backend's paths
+    payload = fields.Json(groups="integration_core.group_integration_manager")
     payload_pretty = fields.Text(
         compute="_compute_payload_pretty", string="Payload (formatted)"
     )
@@ -87,7 +89,7 @@ class IntegrationMessageMixin(models.AbstractModel):
     def _compute_payload_pretty(self):
         # personal data (backend's masked paths) is hidden from non-managers
         for message in self:
-            payload = message.payload
+            payload = message.sudo().payload
             if payload is not None and message.backend_id:
                 payload = message.backend_id._mask_payload(payload)
             message.payload_pretty = (

@@ -1,6 +1,6 @@
 import json
 
-from odoo import fields, models
+from odoo import api, fields, models
 
 
 class IntegrationReconciliationLine(models.Model):
@@ -23,7 +23,8 @@ class IntegrationReconciliationLine(models.Model):
     idempotency_key = fields.Char()
     sequence_key = fields.Char()
     event_at = fields.Datetime()
-    payload = fields.Json()
+    # personal data: managers only, like the messages' payload
+    payload = fields.Json(groups="integration_core.group_integration_manager")
     payload_pretty = fields.Text(
         compute="_compute_payload_pretty", string="Payload (formatted)"
     )
@@ -33,13 +34,12 @@ class IntegrationReconciliationLine(models.Model):
         "integration.inbox.message", readonly=True, ondelete="set null"
     )
 
+    @api.depends("payload")
+    @api.depends_context("uid")
     def _compute_payload_pretty(self):
         for line in self:
-            payload = (
-                line.backend_id._mask_payload(line.payload)
-                if line.backend_id
-                else line.payload
-            )
+            raw = line.sudo().payload
+            payload = line.backend_id._mask_payload(raw) if line.backend_id else raw
             line.payload_pretty = (
                 json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False)
                 if payload is not None
@@ -51,7 +51,7 @@ class IntegrationReconciliationLine(models.Model):
         for line in self.filtered(lambda line: not line.healed):
             message, _created = line.backend_id._inbox_receive(
                 line.topic,
-                line.payload,
+                line.sudo().payload,
                 line.idempotency_key or None,
                 external_ref=line.external_ref,
                 sequence_key=line.sequence_key,

@@ -1,3 +1,4 @@
+from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 
 from odoo.addons.integration_core import masking
@@ -68,3 +69,28 @@ class TestMaskingPerGroup(IntegrationCase):
         shown = message.with_user(user).payload_pretty
         self.assertNotIn("Ann", shown)
         self.assertIn("ann@example.com", shown)
+
+    def test_raw_payload_for_managers_only(self):
+        """Masking would be moot if the raw JSON were one read() or export away."""
+        message = self.receive(payload=PAYLOAD, key="pii3")
+        user = new_test_user(
+            self.env,
+            "integ_user3",
+            groups="integration_core.group_integration_user,base.group_allow_export",
+        )
+        manager = new_test_user(
+            self.env,
+            "integ_manager3",
+            groups="integration_core.group_integration_manager",
+        )
+        as_user = message.with_user(user)
+        with self.assertRaises(AccessError):
+            as_user.read(["payload"])
+        with self.assertRaises(AccessError):
+            as_user.export_data(["payload"])
+        self.assertNotIn("payload", as_user.fields_get())
+        (pretty,) = as_user.read(["payload_pretty"])
+        self.assertNotIn("ann@example.com", pretty["payload_pretty"])
+        self.assertEqual(
+            message.with_user(manager).read(["payload"])[0]["payload"], PAYLOAD
+        )

@@ -31,5 +31,8 @@ def migrate(cr, version):
     for table, columns in DROPPED_INDEXES.items():
         for column in columns:
             cr.execute(
-                SQL("DROP INDEX IF EXISTS %s", SQL.identifier(f"{table}__{column}_index"))
+                SQL(
+                    "DROP INDEX IF EXISTS %s",
+                    SQL.identifier(f"{table}__{column}_index"),
+                )
             )
