@@ -2,7 +2,7 @@
 {
     "name": "Integration Shopify",
     "summary": "Shopify connector on top of Integration Core",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Integrations",
     "website": "https://github.com/integration-suite/integration-suite",
     "author": "Integration Suite contributors",

@@ -68,6 +68,8 @@ class IntegrationShopifyImporter(models.AbstractModel):
             self._apply_cancel(backend, binding, data)
         else:
             self._apply_confirmation(backend, order, data)
+        if data["financial_status"] == "paid" and not binding.payment_id:
+            self._register_order_payment(backend, binding, data)
         return order
 
     def _find_order_binding(self, backend, shopify_id):
@@ -139,6 +141,49 @@ class IntegrationShopifyImporter(models.AbstractModel):
             and data["financial_status"] in ("paid", "partially_refunded", "refunded")
         ):
             order.action_confirm()
+
+    def _register_order_payment(self, backend, binding, data):
+        """Record the customer's payment of a paid order, once: an inbound
+        payment of the order total in the journal of its first mapped gateway.
+        Orders paid through unmapped gateways get no payment."""
+        rows = backend.shopify_payment_map_ids
+        mapping_row = next(
+            (
+                row
+                for gateway in data["gateways"]
+                for row in rows
+                if row.gateway == gateway
+            ),
+            None,
+        )
+        if mapping_row is None or not data["total_price"]:
+            return None
+        order = binding.sale_order_id
+        payment = (
+            self.env["account.payment"]
+            .with_company(order.company_id)
+            .create(
+                {
+                    "payment_type": "inbound",
+                    "partner_type": "customer",
+                    "partner_id": order.partner_invoice_id.commercial_partner_id.id,
+                    "amount": data["total_price"],
+                    "currency_id": order.currency_id.id,
+                    "journal_id": mapping_row.journal_id.id,
+                    "memo": order.client_order_ref or order.name,
+                }
+            )
+        )
+        payment.action_post()
+        binding.payment_id = payment
+        order.message_post(
+            body=self.env._(
+                "Payment %(payment)s recorded: paid in Shopify through %(gateway)s.",
+                payment=payment.name,
+                gateway=mapping_row.gateway,
+            )
+        )
+        return payment
 
     def _apply_cancel(self, backend, binding, data):
         if binding.cancelled:

@@ -24,6 +24,13 @@ class IntegrationShopifyOrderBinding(models.Model):
     lines_digest = fields.Char(help="Fingerprint of the lines last applied.")
     financial_status = fields.Char()
     cancelled = fields.Boolean()
+    payment_id = fields.Many2one(
+        "account.payment",
+        readonly=True,
+        copy=False,
+        ondelete="set null",
+        help="Customer payment recorded when Shopify reported the order paid.",
+    )
     refund_ids = fields.Json(
         default=list, help="Shopify refund ids already turned into credit notes."
     )

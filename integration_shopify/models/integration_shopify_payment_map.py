@@ -2,7 +2,10 @@ from odoo import fields, models
 
 
 class IntegrationShopifyPaymentMap(models.Model):
-    """A Shopify payment gateway and the journal its money goes through."""
+    """A Shopify payment gateway and the journal its money goes through.
+
+    A paid order is recorded as a customer payment in the journal of its first
+    mapped gateway; refunds are paid back through the refund's gateway."""
 
     _name = "integration.shopify.payment.map"
     _description = "Shopify Payment Gateway Mapping"

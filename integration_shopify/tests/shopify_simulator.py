@@ -116,6 +116,7 @@ def order_payload(
     taxes = taxes or []
     line_items = []
     discount_applications = []
+    subtotal = total_tax = 0.0
     if order_discount_pct:
         discount_applications.append(
             {
@@ -159,6 +160,8 @@ def order_payload(
                 }
             )
         net = gross - sum(float(a["amount"]) for a in allocations)
+        subtotal += net
+        total_tax += sum(round(net * rate, 2) for _title, rate in taxes)
         line_items.append(
             {
                 "id": next_id(),
@@ -181,8 +184,11 @@ def order_payload(
             }
         )
     shipping_lines = []
+    shipping_total = 0.0
     if shipping:
         title, price = shipping
+        shipping_total = float(price)
+        total_tax += sum(round(float(price) * rate, 2) for _title, rate in taxes)
         shipping_lines.append(
             {
                 "id": next_id(),
@@ -224,6 +230,11 @@ def order_payload(
         "shipping_address": ship_to,
         "billing_address": billing_address if billing_address is not None else ship_to,
         "payment_gateway_names": [gateway] if gateway else [],
+        "subtotal_price": f"{subtotal:.2f}",
+        "total_tax": f"{total_tax:.2f}",
+        "total_price": (
+            f"{subtotal + shipping_total + (0 if taxes_included else total_tax):.2f}"
+        ),
         "customer": (
             {
                 "id": next_id(),

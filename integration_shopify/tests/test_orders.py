@@ -1,3 +1,4 @@
+from odoo import Command
 from odoo.tests import tagged
 
 from odoo.addons.queue_job.tests.common import trap_jobs
@@ -258,6 +259,58 @@ class TestOrders(ShopifyCase):
         self.assertEqual(order.state, "draft")
         self.deliver("orders/paid", sim.bump(v1, financial_status="paid"))
         self.assertEqual(order.state, "sale")
+
+    def test_paid_order_records_one_payment_in_the_gateway_journal(self):
+        journal = self.env["account.journal"].create(
+            {"name": "Shopify Payments", "code": "SHPAY", "type": "bank"}
+        )
+        self.backend.shopify_payment_map_ids = [
+            Command.create({"gateway": "shopify_payments", "journal_id": journal.id})
+        ]
+        v1 = sim.order_payload(
+            [("SKU-A", 2, "10")], shipping=("Standard", "5"), financial_status="pending"
+        )
+        self.deliver("orders/create", v1)
+        binding = self.env["integration.shopify.order.binding"].search(
+            [("shopify_id", "=", str(v1["id"]))]
+        )
+        self.assertFalse(binding.payment_id, "nothing paid yet")
+        paid = sim.bump(v1, financial_status="paid")
+        message = self.deliver("orders/paid", paid)
+        payment = binding.payment_id
+        self.assertRecordValues(
+            payment,
+            [
+                {
+                    "state": "in_process",
+                    "payment_type": "inbound",
+                    "amount": 25.0,
+                    "journal_id": journal.id,
+                    "partner_id": self.order_of(
+                        v1
+                    ).partner_invoice_id.commercial_partner_id.id,
+                    "memo": v1["name"],
+                }
+            ],
+        )
+        self.assertEqual(payment.integration_correlation_id, message.correlation_id)
+        # redelivered and replayed: still one payment
+        self.deliver("orders/paid", paid, event_id="another-delivery")
+        message.action_replay()
+        message._job_process()
+        self.assertEqual(
+            self.env["account.payment"].search_count([("journal_id", "=", journal.id)]),
+            1,
+        )
+
+    def test_paid_through_unmapped_gateway_records_no_payment(self):
+        v1 = sim.order_payload([("SKU-A", 1, "10")], gateway="manual")
+        self.deliver("orders/create", v1)
+        binding = self.env["integration.shopify.order.binding"].search(
+            [("shopify_id", "=", str(v1["id"]))]
+        )
+        self.assertEqual(binding.financial_status, "paid")
+        self.assertFalse(binding.payment_id)
 
     def test_cancel_before_delivery(self):
         v1 = sim.order_payload([("SKU-A", 1, "10")])
