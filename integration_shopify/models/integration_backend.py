@@ -486,21 +486,100 @@ class IntegrationBackend(models.Model):
             except Exception:  # pylint: disable=broad-except
                 _logger.exception("shopify reconciliation of %s failed", backend.name)
 
+    def _shopify_fetch_all(self, path, key, params):
+        """Every ``key`` item of a paginated REST listing, following ``Link`` pages."""
+        url, items = path, []
+        while url:
+            response = self._shopify_request("GET", url, params=params)
+            items += (response.json() or {}).get(key) or []
+            url = mapping.next_page_url(response.headers.get("Link"))
+            # the next page URL carries page_info and must not repeat the filters
+            params = None
+        return items
+
     def _shopify_fetch_orders(self, date_from, date_to=None):
-        """Orders updated in ``[date_from, date_to]``, following ``Link`` pages."""
+        """Orders updated in ``[date_from, date_to]``."""
         params = {"status": "any", "limit": 250, "order": "updated_at asc"}
         if date_from:
             params["updated_at_min"] = mapping.format_datetime(date_from)
         if date_to:
             params["updated_at_max"] = mapping.format_datetime(date_to)
-        url, orders = "orders.json", []
-        while url:
-            response = self._shopify_request("GET", url, params=params)
-            orders += (response.json() or {}).get("orders") or []
-            url = mapping.next_page_url(response.headers.get("Link"))
-            # the next page URL carries page_info and must not repeat the filters
-            params = None
-        return orders
+        return self._shopify_fetch_all("orders.json", "orders", params)
+
+    # -- product bindings ------------------------------------------------------------
+    def action_shopify_link_products(self):
+        """Bind the shop's variants to Odoo products of the same SKU."""
+        self.ensure_one()
+        counts = self._shopify_link_products()
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Products linked by SKU"),
+                "message": self.env._(
+                    "%(linked)s variants linked, %(unknown)s SKUs not found in "
+                    "Odoo, %(ambiguous)s SKUs held by several products, "
+                    "%(without_sku)s variants without SKU.",
+                    **counts,
+                ),
+                "type": "success" if counts["linked"] else "warning",
+                "sticky": bool(counts["unknown"] or counts["ambiguous"]),
+            },
+        }
+
+    def _shopify_link_products(self):
+        """Create or update a product binding (variant and inventory item ids) for
+        every shop variant whose SKU is the ``default_code`` of exactly one Odoo
+        product; returns the counts of linked, unknown, ambiguous and SKU-less
+        variants."""
+        self.ensure_one()
+        variants = [
+            variant
+            for product in self._shopify_fetch_all(
+                "products.json", "products", {"limit": 250, "fields": "id,variants"}
+            )
+            for variant in product.get("variants") or ()
+        ]
+        skus = {variant.get("sku") for variant in variants if variant.get("sku")}
+        products = self.env["product.product"].search(
+            [
+                ("default_code", "in", list(skus)),
+                ("company_id", "in", (False, self.company_id.id)),
+            ]
+        )
+        by_sku = {}
+        for product in products:
+            by_sku.setdefault(product.default_code, []).append(product)
+        Binding = self.env["integration.shopify.product.binding"]
+        bindings = {
+            binding.product_id: binding
+            for binding in Binding.search([("backend_id", "=", self.id)])
+        }
+        counts = dict(linked=0, unknown=0, ambiguous=0, without_sku=0)
+        for variant in variants:
+            sku = variant.get("sku")
+            if not sku:
+                counts["without_sku"] += 1
+                continue
+            matches = by_sku.get(sku, [])
+            if len(matches) != 1:
+                counts["ambiguous" if matches else "unknown"] += 1
+                continue
+            values = {
+                "shopify_variant_id": str(variant["id"]),
+                "inventory_item_id": str(variant["inventory_item_id"])
+                if variant.get("inventory_item_id")
+                else False,
+            }
+            binding = bindings.get(matches[0])
+            if binding:
+                binding.write(values)
+            else:
+                bindings[matches[0]] = Binding.create(
+                    dict(values, backend_id=self.id, product_id=matches[0].id)
+                )
+            counts["linked"] += 1
+        return counts
 
     def _reconcile(self, date_from, date_to):
         """Orders Shopify has that Odoo lacks (missing) or holds an older version

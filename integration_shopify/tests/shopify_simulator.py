@@ -363,6 +363,7 @@ class ShopifySimulator:
         self.bucket = LeakyBucket(bucket_size, leak_rate)
         self.page_size = page_size
         self.orders = {}
+        self.products = {}
         self.fulfillments = []
         self.inventory_levels = {}
         self.requests = []
@@ -372,6 +373,20 @@ class ShopifySimulator:
         self.thread = None
 
     # state
+    def add_product(self, skus):
+        """A product with one variant per SKU (None: a variant without SKU)."""
+        product = {
+            "id": next_id(),
+            "title": f"Product {skus[0]}",
+            "variants": [
+                {"id": next_id(), "sku": sku, "inventory_item_id": next_id()}
+                for sku in skus
+            ],
+        }
+        with self.lock:
+            self.products[product["id"]] = product
+        return copy.deepcopy(product)
+
     def add_order(self, order):
         with self.lock:
             self.orders[order["id"]] = copy.deepcopy(order)
@@ -432,6 +447,8 @@ class ShopifySimulator:
     def handle(self, method, path, query, body):
         if path == "orders.json" and method == "GET":
             return self._list_orders(query)
+        if path == "products.json" and method == "GET":
+            return self._list_products(query)
         parts = path.split("/")
         if (
             method == "GET"
@@ -459,13 +476,44 @@ class ShopifySimulator:
             return 200, {"inventory_level": level}, {}
         return 404, {"errors": "Not Found"}, {}
 
-    def _list_orders(self, query):
+    def _page_state(self, query):
+        """(offset, filters, limit) of a listing request, from its page_info."""
         if "page_info" in query:
             state = json.loads(base64.urlsafe_b64decode(query["page_info"]).decode())
             offset, filters = state["offset"], state["filters"]
         else:
             offset, filters = 0, query
-        limit = min(int(filters.get("limit", self.page_size)), self.page_size)
+        return (
+            offset,
+            filters,
+            min(int(filters.get("limit", self.page_size)), self.page_size),
+        )
+
+    def _page(self, path, key, items, offset, filters, limit):
+        """One page of ``items`` and the ``Link`` header to the next, as Shopify does."""
+        page = items[offset : offset + limit]
+        headers = {}
+        if offset + limit < len(items):
+            token = base64.urlsafe_b64encode(
+                json.dumps({"offset": offset + limit, "filters": filters}).encode()
+            ).decode()
+            link = (
+                self.api_url(path)
+                + "?"
+                + urlencode({"limit": limit, "page_info": token})
+            )
+            headers["Link"] = f'<{link}>; rel="next"'
+        return 200, {key: page}, headers
+
+    def _list_products(self, query):
+        offset, filters, limit = self._page_state(query)
+        with self.lock:
+            products = sorted(self.products.values(), key=lambda p: p["id"])
+            products = copy.deepcopy(products)
+        return self._page("products.json", "products", products, offset, filters, limit)
+
+    def _list_orders(self, query):
+        offset, filters, limit = self._page_state(query)
         low = filters.get("updated_at_min")
         high = filters.get("updated_at_max")
 
@@ -482,19 +530,7 @@ class ShopifySimulator:
                 and (not high or when(o["updated_at"]) <= when(high))
             ]
         orders.sort(key=lambda o: (o["updated_at"], o["id"]))
-        page = orders[offset : offset + limit]
-        headers = {}
-        if offset + limit < len(orders):
-            token = base64.urlsafe_b64encode(
-                json.dumps({"offset": offset + limit, "filters": filters}).encode()
-            ).decode()
-            link = (
-                self.api_url("orders.json")
-                + "?"
-                + urlencode({"limit": limit, "page_info": token})
-            )
-            headers["Link"] = f'<{link}>; rel="next"'
-        return 200, {"orders": page}, headers
+        return self._page("orders.json", "orders", orders, offset, filters, limit)
 
     def _create_fulfillment(self, body):
         fulfillment = body.get("fulfillment") or {}

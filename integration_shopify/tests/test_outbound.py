@@ -138,3 +138,50 @@ class TestOutbound(ShopifyCase):
         self.assertEqual(set(messages.mapped("state")), {"sent"})
         self.assertLessEqual(self.shop.throttled, 1, "calls beyond the bucket")
         self.assertEqual(len({key for key in self.shop.inventory_levels}), 20)
+
+    def test_link_products_by_sku(self):
+        """Inventory item ids come from the shop, over several pages."""
+        self.shop.page_size = 1
+        product_a, product_b = (
+            self.env["product.product"].search([("default_code", "=", sku)])
+            for sku in ("SKU-A", "SKU-B")
+        )
+        first = self.shop.add_product(["SKU-A", "SKU-B", None])
+        self.shop.add_product(["NOT-IN-ODOO"])
+        # a variant bound by hand keeps its binding, with the shop's ids
+        self.env["integration.shopify.product.binding"].create(
+            {
+                "backend_id": self.backend.id,
+                "product_id": product_b.id,
+                "inventory_item_id": "1",
+            }
+        )
+        action = self.backend.action_shopify_link_products()
+        self.assertIn(
+            "2 variants linked, 1 SKUs not found", action["params"]["message"]
+        )
+        self.assertIn("1 variants without SKU", action["params"]["message"])
+        bindings = self.env["integration.shopify.product.binding"].search(
+            [("backend_id", "=", self.backend.id)]
+        )
+        variant_a, variant_b = first["variants"][:2]
+        self.assertEqual(
+            {
+                (b.product_id, b.shopify_variant_id, b.inventory_item_id)
+                for b in bindings
+            },
+            {
+                (product_a, str(variant_a["id"]), str(variant_a["inventory_item_id"])),
+                (product_b, str(variant_b["id"]), str(variant_b["inventory_item_id"])),
+            },
+        )
+        pages = [r for r in self.shop.requests if r["path"].endswith("products.json")]
+        self.assertEqual(len(pages), 2)
+        # again: nothing new
+        self.backend._shopify_link_products()
+        self.assertEqual(
+            self.env["integration.shopify.product.binding"].search_count(
+                [("backend_id", "=", self.backend.id)]
+            ),
+            2,
+        )
