@@ -255,25 +255,32 @@ class IntegrationBackend(models.Model):
     def _get_intake_backend(self, token):
         """The active, unpaused backend of webhook ``token`` (empty if none), its
         stored settings already in the record cache."""
-        snapshot = self._intake_snapshot(token)
-        if snapshot is None:
+        backend_id = self._intake_tokens().get(token)
+        if backend_id is None:
             return self.browse()
-        backend_id, values = snapshot
         backend = self.browse(backend_id)
-        backend._update_cache(dict(values), validate=False)
+        backend._update_cache(dict(self._intake_snapshot(backend_id)), validate=False)
         return backend
 
     @api.model
-    @tools.ormcache("token")
-    def _intake_snapshot(self, token):
-        # cached whatever the caller's context: archived backends never answer
-        backend = (
+    @tools.ormcache()
+    def _intake_tokens(self):
+        # One entry for all tokens: unknown tokens (anyone can send them) must not
+        # each take a place in the registry's shared cache.
+        backends = (
             self.sudo()
             .with_context(active_test=True)
-            .search([("webhook_token", "=", token), ("paused", "=", False)], limit=1)
+            .search_read(
+                [("paused", "=", False), ("webhook_token", "!=", False)],
+                ["webhook_token"],
+            )
         )
-        if not backend:
-            return None
+        return {backend["webhook_token"]: backend["id"] for backend in backends}
+
+    @api.model
+    @tools.ormcache("backend_id")
+    def _intake_snapshot(self, backend_id):
+        backend = self.sudo().browse(backend_id)
         names = [
             name
             for name, field in self._fields.items()
@@ -283,7 +290,7 @@ class IntegrationBackend(models.Model):
             and not field.translate
             and not field.company_dependent
         ]
-        return backend.id, tuple(
+        return tuple(
             (name, backend._fields[name].convert_to_write(backend[name], backend))
             for name in names
         )

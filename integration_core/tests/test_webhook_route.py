@@ -248,6 +248,17 @@ class TestWebhookRoute(WebhookCase):
         self.assertEqual(self.post_signed(self.event()).status_code, 413)
         self.assertEqual(len(self.messages()), 4)
 
+    def test_backend_lookup_is_cached_and_unknown_tokens_are_not(self):
+        backends = self.env["integration.backend"]
+        token = self.backend.webhook_token
+        backends._get_intake_backend(token)
+        with self.assertQueryCount(0):
+            backend = backends._get_intake_backend(token)
+            self.assertEqual(backend, self.backend)
+            self.assertEqual(backend.max_body_bytes, self.backend.max_body_bytes)
+            for number in range(20):
+                self.assertFalse(backends._get_intake_backend(f"no-such-{number}"))
+
     def test_get_not_allowed(self):
         response = self.opener.get(self.base_url() + self.url())
         self.assertEqual(response.status_code, 405)
