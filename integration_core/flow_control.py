@@ -1,5 +1,5 @@
-"""Outbound flow control per backend: token bucket rate limit, provider throttle
-and circuit breaker.
+"""Flow control per backend: outbound token bucket rate limit, provider
+throttle and circuit breaker, and the intake rate limit of the webhook route.
 
 The decisions are plain functions (:func:`take_token`, :func:`circuit_admit`,
 :func:`circuit_record`); :class:`FlowStore` keeps their state in one row per
@@ -11,6 +11,7 @@ other workers at once. The table has no foreign key on purpose: that short
 transaction must not wait for the transaction that created the backend.
 """
 
+import math
 from collections import namedtuple
 
 CLOSED = "closed"
@@ -25,17 +26,20 @@ Admission = namedtuple("Admission", "allowed wait retry_in probe clean reason")
 
 
 # -- pure decisions ------------------------------------------------------------------
-def take_token(tokens, refilled_at, now, rate, burst, max_wait):
+def take_token(
+    tokens, refilled_at, now, rate, burst, max_wait, headroom=PACING_HEADROOM
+):
     """Reserve one token of a bucket refilled at ``rate`` per second up to ``burst``.
 
     A call may reserve a token not yet refilled (the bucket goes negative) and
     wait for it, up to ``max_wait`` seconds; later callers queue behind it.
+    ``headroom`` scales the rate (outbound calls pace slightly below it).
 
     :returns: ``(tokens, refilled_at, wait, granted)``; when not granted the
         bucket is unchanged apart from its refill and ``wait`` says how long the
         caller would have to wait
     """
-    rate = rate * PACING_HEADROOM
+    rate = rate * headroom
     burst = max(burst, 1)
     if tokens is None or refilled_at is None:
         tokens, refilled_at = float(burst), now
@@ -105,6 +109,11 @@ class FlowStore:
                    probe_started double precision,
                    last_failure text
                )"""
+        )
+        self.cr.execute(
+            """ALTER TABLE integration_backend_flow
+               ADD COLUMN IF NOT EXISTS intake_tokens double precision,
+               ADD COLUMN IF NOT EXISTS intake_refilled_at double precision"""
         )
 
     def _lock_row(self, backend_id):
@@ -186,6 +195,31 @@ class FlowStore:
             (state, failures, opened_until, success, error, backend_id),
         )
         return state
+
+    def take_intake(self, backend_id, per_minute):
+        """Count one webhook of ``backend_id`` against ``per_minute`` (a bucket of
+        that size refilled evenly over a minute).
+
+        :returns: 0 when accepted, else the whole seconds until one would be
+        """
+        now = self._lock_row(backend_id)[-1]
+        self.cr.execute(
+            "SELECT intake_tokens, intake_refilled_at FROM integration_backend_flow "
+            "WHERE backend_id = %s",
+            (backend_id,),
+        )
+        tokens, refilled_at = self.cr.fetchone()
+        tokens, refilled_at, wait, granted = take_token(
+            tokens, refilled_at, now, per_minute / 60.0, per_minute, 0.0, headroom=1.0
+        )
+        if not granted:
+            return max(1, math.ceil(wait))
+        self.cr.execute(
+            "UPDATE integration_backend_flow "
+            "SET intake_tokens = %s, intake_refilled_at = %s WHERE backend_id = %s",
+            (tokens, refilled_at, backend_id),
+        )
+        return 0
 
     def throttle(self, backend_id, seconds):
         """Hold every call of ``backend_id`` for ``seconds`` (provider asked so)."""

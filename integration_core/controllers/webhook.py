@@ -17,7 +17,6 @@ from odoo.http import request
 
 from ..exceptions import SignatureError
 from ..models.integration_inbox_message import RETRIED_ON_CONFLICT
-from ..ratelimit import MinuteRateLimiter
 
 _logger = logging.getLogger(__name__)
 
@@ -26,8 +25,6 @@ _logger = logging.getLogger(__name__)
 HARD_MAX_BODY_BYTES = 16 * 1024 * 1024
 RETRY_AFTER_UNAVAILABLE = "30"
 JSON_MIMETYPES = ("application/json",)
-
-intake_limiter = MinuteRateLimiter()
 
 
 class IntakeUnavailable(ServiceUnavailable):
@@ -123,9 +120,7 @@ class IntegrationWebhookController(http.Controller):
         if not backend:
             return _reply(404, "not_found")
 
-        retry_after = intake_limiter.hit(
-            (env.cr.dbname, backend.id), backend.intake_rate_limit
-        )
+        retry_after = backend._intake_rate_limited()
         if retry_after:
             return _reply(
                 429, "rate_limited", headers=[("Retry-After", str(retry_after))]

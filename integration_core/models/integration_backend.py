@@ -85,7 +85,8 @@ class IntegrationBackend(models.Model):
     intake_rate_limit = fields.Integer(
         string="Intake Rate Limit (per minute)",
         default=0,
-        help="Webhooks accepted per minute and server worker; more get 429. "
+        help="Webhooks accepted per minute, all server workers together (a "
+        "bucket of that size refilled evenly); more get 429 with Retry-After. "
         "0 means no limit.",
     )
     webhook_secret = SecretField(
@@ -333,6 +334,15 @@ class IntegrationBackend(models.Model):
         if not (until and until > fields.Datetime.now()):
             previous = None
         return [secret for secret in (current, previous) if secret]
+
+    def _intake_rate_limited(self):
+        """Seconds the sender must wait before its next webhook (0: accepted),
+        under ``intake_rate_limit``, counted across every worker of the server."""
+        self.ensure_one()
+        if self.intake_rate_limit <= 0:
+            return 0
+        with self._flow_store() as store:
+            return store.take_intake(self.id, self.intake_rate_limit)
 
     def _webhook_requires_json(self):
         """Whether deliveries must be ``application/json`` (415 otherwise)."""

@@ -7,7 +7,6 @@ import uuid
 
 from odoo.tests import HttpCase
 
-from odoo.addons.integration_core.controllers.webhook import intake_limiter
 from odoo.addons.integration_core.signatures import sign_standard_webhook
 
 
@@ -26,10 +25,6 @@ class WebhookCase(HttpCase):
         cls.backend = cls.env["integration.backend"].create(
             {"name": "Webhook backend", "webhook_secret": cls.secret}
         )
-
-    def setUp(self):
-        super().setUp()
-        intake_limiter.reset()
 
     def url(self, backend=None):
         return f"/integration/webhook/{(backend or self.backend).webhook_token}"

@@ -59,6 +59,19 @@ class TestTokenBucket(unittest.TestCase):
         self.assertEqual(tokens, -10.0)
         self.assertAlmostEqual(wait, 11 / fc.PACING_HEADROOM, places=3)
 
+    def test_intake_limit_per_minute_without_headroom(self):
+        """The intake limit: a bucket of N refilled evenly over a minute."""
+        tokens, at = None, None
+        granted = []
+        for _ in range(4):
+            tokens, at, wait, ok = fc.take_token(tokens, at, 0.0, 3 / 60, 3, 0.0, 1.0)
+            granted.append(ok)
+        self.assertEqual(granted, [True, True, True, False])
+        self.assertAlmostEqual(wait, 20.0)
+        # 20 s later exactly one more is accepted
+        tokens, at, _wait, ok = fc.take_token(tokens, at, 20.0, 3 / 60, 3, 0.0, 1.0)
+        self.assertTrue(ok)
+
 
 class TestCircuit(unittest.TestCase):
     def test_opens_after_threshold(self):

@@ -2,7 +2,6 @@ import base64
 import unittest
 
 from odoo.addons.integration_core.exceptions import SignatureError
-from odoo.addons.integration_core.ratelimit import MinuteRateLimiter
 from odoo.addons.integration_core.signatures import (
     constant_time_equals,
     hmac_sha256_base64,
@@ -80,20 +79,3 @@ class TestStandardWebhooks(unittest.TestCase):
             hmac_sha256_base64("key", b"The quick brown fox jumps over the lazy dog"),
             "97yD9DBThCSxMpjmqm+xQ+9NWaFJRhdZl0edvC0aPNg=",
         )
-
-
-class TestMinuteRateLimiter(unittest.TestCase):
-    def test_window(self):
-        now = [120.0]
-        limiter = MinuteRateLimiter(clock=lambda: now[0])
-        self.assertEqual([limiter.hit("b", 2) for _ in range(2)], [0, 0])
-        self.assertEqual(limiter.hit("b", 2), 60)
-        self.assertEqual(limiter.hit("other", 2), 0)
-        now[0] = 150.2
-        self.assertEqual(limiter.hit("b", 2), 30)
-        now[0] = 180.0
-        self.assertEqual(limiter.hit("b", 2), 0)
-
-    def test_off(self):
-        limiter = MinuteRateLimiter()
-        self.assertEqual({limiter.hit("b", 0) for _ in range(1000)}, {0})
