@@ -16,13 +16,11 @@ from odoo import SUPERUSER_ID, http
 from odoo.http import request
 
 from ..exceptions import SignatureError
+from ..models.integration_backend import HARD_MAX_BODY_BYTES
 from ..models.integration_inbox_message import RETRIED_ON_CONFLICT
 
 _logger = logging.getLogger(__name__)
 
-# Bodies the HTTP layer itself may parse (form encodings) before the per-backend
-# limit applies; no backend limit can exceed it.
-HARD_MAX_BODY_BYTES = 16 * 1024 * 1024
 RETRY_AFTER_UNAVAILABLE = "30"
 JSON_MIMETYPES = ("application/json",)
 
@@ -83,6 +81,21 @@ def _reject_constant(name):
     raise ValueError(f"{name} is not JSON")
 
 
+def _stream_limit(controller):
+    """The route's ``max_content_length``, which bounds the input stream. A body
+    sent without Content-Length (chunked) is read up to its backend's limit only;
+    a body announcing its length is checked by the route itself, to answer 413
+    like the other refusals."""
+    httprequest = request.httprequest
+    if httprequest.content_length is not None:
+        return HARD_MAX_BODY_BYTES
+    token = httprequest.path.rstrip("/").rsplit("/", 1)[-1]
+    backend = request.env["integration.backend"].sudo()._get_intake_backend(token)
+    # one byte more: werkzeug stops a bounded stream at its bound without an
+    # error, so reading past the limit is how the route sees a body is too large
+    return backend._webhook_body_limit() + 1 if backend else HARD_MAX_BODY_BYTES
+
+
 class IntegrationWebhookController(http.Controller):
     @http.route(
         "/integration/webhook/<string:token>",
@@ -92,7 +105,7 @@ class IntegrationWebhookController(http.Controller):
         methods=["POST"],
         save_session=False,
         readonly=False,
-        max_content_length=HARD_MAX_BODY_BYTES,
+        max_content_length=_stream_limit,
     )
     def integration_webhook(self, token, **kwargs):
         if not request.db:
@@ -127,9 +140,7 @@ class IntegrationWebhookController(http.Controller):
             )
 
         httprequest = request.httprequest
-        limit = (
-            min(backend.max_body_bytes or 0, HARD_MAX_BODY_BYTES) or HARD_MAX_BODY_BYTES
-        )
+        limit = backend._webhook_body_limit()
         if (
             httprequest.content_length is not None
             and httprequest.content_length > limit
@@ -140,7 +151,7 @@ class IntegrationWebhookController(http.Controller):
             return _reply(415, "unsupported_media_type")
 
         # The stream is bounded by Content-Length (checked above) or, for chunked
-        # bodies, by the route's max_content_length.
+        # bodies, by this backend's limit (the route's max_content_length).
         try:
             raw_body = httprequest.get_data()
         except RequestEntityTooLarge:

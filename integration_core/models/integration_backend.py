@@ -12,6 +12,9 @@ _logger = logging.getLogger(__name__)
 
 DEFAULT_TOPIC_PRIORITY = 10
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+# Bodies the HTTP layer itself may parse (form encodings) before the per-backend
+# limit applies; no backend limit can exceed it.
+HARD_MAX_BODY_BYTES = 16 * 1024 * 1024
 # Topic every backend type accepts and processes as a no-op.
 PING_TOPIC = "integration.ping"
 
@@ -343,6 +346,11 @@ class IntegrationBackend(models.Model):
             return 0
         with self._flow_store() as store:
             return store.take_intake(self.id, self.intake_rate_limit)
+
+    def _webhook_body_limit(self):
+        """Bytes a delivery may have; larger ones are refused with 413."""
+        self.ensure_one()
+        return min(self.max_body_bytes or 0, HARD_MAX_BODY_BYTES) or HARD_MAX_BODY_BYTES
 
     def _webhook_requires_json(self):
         """Whether deliveries must be ``application/json`` (415 otherwise)."""

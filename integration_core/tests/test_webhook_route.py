@@ -157,6 +157,46 @@ class TestWebhookRoute(WebhookCase):
         self.assertEqual(status_line, b"HTTP/1.1 413 REQUEST ENTITY TOO LARGE")
         self.assertLess(time.monotonic() - start, 5)
 
+    def test_chunked_body_cut_at_the_backend_limit(self):
+        """Without Content-Length the body is read up to the backend's limit only."""
+        self.backend.max_body_bytes = 1024
+        sent = []
+
+        def chunks(body, size=256):
+            for start in range(0, len(body), size):
+                sent.append(size)
+                yield body[start : start + size]
+
+        def post_chunked(body):
+            headers = self.signed_headers(body)
+            return self.opener.post(
+                self.base_url() + self.url(), data=chunks(body), headers=headers
+            )
+
+        small = post_chunked(padded_body(1000))
+        self.assertEqual(small.status_code, 200)
+        self.assertIsNone(small.request.headers.get("Content-Length"))
+        self.assertEqual(post_chunked(padded_body(1025)).status_code, 413)
+        # 2 KiB sent and the sender still sending: refused without waiting for more
+        host, port = self.base_url().removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(
+                (
+                    f"POST {self.url()} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                    "Content-Type: application/json\r\n"
+                    "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                    f"800\r\n{'x' * 2048}\r\n"
+                ).encode()
+            )
+            response = b""
+            while b"\r\n\r\n" not in response:
+                received = sock.recv(4096)
+                if not received:
+                    break
+                response += received
+        self.assertTrue(response.startswith(b"HTTP/1.1 413"), response[:400])
+        self.assertEqual(len(self.messages()), 1)
+
     def test_wrong_content_type_refused(self):
         body = json.dumps(self.event()).encode()
         headers = self.signed_headers(body, **{"Content-Type": "text/plain"})
