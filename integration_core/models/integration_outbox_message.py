@@ -193,6 +193,14 @@ class IntegrationOutboxMessage(models.Model):
             return "locked by another transaction"
         if self.state not in ("pending", "failed"):
             return f"nothing to do in state {self.state}"
+        newer = self._get_newer_coalesced()
+        if newer:
+            # retried or replayed after a newer value of its key: sending it
+            # would overwrite that value at the provider
+            self._set_state(
+                "superseded", superseded_by_id=newer.id, next_attempt_at=False
+            )
+            return f"superseded by message {newer.id}"
         predecessor = self._get_waiting_predecessor()
         if predecessor:
             eta = max(
@@ -205,6 +213,21 @@ class IntegrationOutboxMessage(models.Model):
             )
         with tracing.correlation(self.correlation_id):
             return self._send()
+
+    def _get_newer_coalesced(self):
+        """The newest later message of this coalesce key that went or will go out."""
+        if not self.coalesce_key:
+            return self.browse()
+        return self.search(
+            [
+                ("backend_id", "=", self.backend_id.id),
+                ("coalesce_key", "=", self.coalesce_key),
+                ("id", ">", self.id),
+                ("state", "in", ("pending", "sending", "failed", "sent")),
+            ],
+            order="id desc",
+            limit=1,
+        )
 
     def _get_waiting_predecessor(self):
         """The oldest earlier message of the same coalesce or sequence key not yet

@@ -216,6 +216,21 @@ class TestOutboundDelivery(OutboundMixin, IntegrationCase):
         self.assertEqual(set(older.mapped("state")), {"superseded"})
         self.assertEqual(older.sorted("id")[-1].superseded_by_id, last)
 
+    def test_replayed_old_value_never_overwrites_a_newer_one(self):
+        """A dead message retried after a newer one of its coalesce key went out
+        is superseded, not sent: the provider keeps the latest value."""
+        self.server.script(Reply(400, {"errors": "locked"}))
+        with trap_jobs() as trap:
+            old = self.enqueue({"sku": "A", "qty": 1}, coalesce_key="sku:A")
+            self.assertEqual(old._job_send(), "dead")
+            new = self.enqueue({"sku": "A", "qty": 2}, coalesce_key="sku:A")
+            self.assertEqual(new._job_send(), "sent")
+            old.action_retry_now()
+            trap.perform_enqueued_jobs()
+        self.assertEqual(old.state, "superseded")
+        self.assertEqual(old.superseded_by_id, new)
+        self.assertEqual([r.json["qty"] for r in self.server.requests], [1, 2])
+
     def test_coalesce_hook_can_merge(self):
         def merge(model, older_pending, new_message):
             merged = {}
