@@ -87,10 +87,15 @@ def _stream_limit(controller):
     a body announcing its length is checked by the route itself, to answer 413
     like the other refusals."""
     httprequest = request.httprequest
-    if httprequest.content_length is not None:
+    if httprequest.content_length is not None or request.env is None:
+        # request.env is None when Odoo serves without a database: the route
+        # answers 503 then
         return HARD_MAX_BODY_BYTES
     token = httprequest.path.rstrip("/").rsplit("/", 1)[-1]
-    backend = request.env["integration.backend"].sudo()._get_intake_backend(token)
+    try:
+        backend = request.env["integration.backend"].sudo()._get_intake_backend(token)
+    except (psycopg2.OperationalError, psycopg2.InterfaceError):
+        return HARD_MAX_BODY_BYTES  # the route meets the same error and answers 503
     # one byte more: werkzeug stops a bounded stream at its bound without an
     # error, so reading past the limit is how the route sees a body is too large
     return backend._webhook_body_limit() + 1 if backend else HARD_MAX_BODY_BYTES

@@ -354,10 +354,17 @@ class TestWebhookRoute(WebhookCase):
                 "could not connect to server: Connection refused"
             )
 
+        body = json.dumps(self.event()).encode()
         with patch("odoo.http.Registry", registry_down), mute_logger("odoo.http"):
             response = self.post_signed(self.event())
+            chunked = self.opener.post(
+                self.base_url() + self.url(),
+                data=iter([body]),
+                headers=self.signed_headers(body),
+            )
         self.assertEqual(response.status_code, 503)
         self.assertTrue(response.headers.get("Retry-After"))
+        self.assertEqual(chunked.status_code, 503)
         self.assertFalse(self.messages())
 
     def test_connection_lost_during_intake_answers_503(self):
