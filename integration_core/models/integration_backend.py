@@ -1,6 +1,7 @@
 import logging
 import secrets
 from datetime import UTC, datetime
+from types import MappingProxyType
 
 from odoo import api, fields, models, tools
 
@@ -279,7 +280,9 @@ class IntegrationBackend(models.Model):
                 ["webhook_token"],
             )
         )
-        return {backend["webhook_token"]: backend["id"] for backend in backends}
+        return MappingProxyType(
+            {backend["webhook_token"]: backend["id"] for backend in backends}
+        )
 
     @api.model
     @tools.ormcache("backend_id")
