@@ -265,10 +265,7 @@ class IntegrationInboxMessage(models.Model):
         return self._process()
 
     def _process(self):
-        backend = self.backend_id.with_context(
-            integration_message_id=self.id,
-            integration_correlation_id=self.correlation_id,
-        )
+        backend = self.backend_id.with_context(**self._message_context())
         handler = backend._get_inbox_handler(self.topic)
         if handler is None:
             return self._ignore(self.env._("no handler for topic %s", self.topic))
@@ -283,12 +280,7 @@ class IntegrationInboxMessage(models.Model):
         )
         try:
             with self.env.cr.savepoint(), tracing.correlation(self.correlation_id):
-                result = handler(
-                    self.with_context(
-                        integration_message_id=self.id,
-                        integration_correlation_id=self.correlation_id,
-                    )
-                )
+                result = handler(self.with_context(**self._message_context()))
         except DependencyNotReady as err:
             outcome = self._wait_for_dependency(err)
         except PermanentError as err:

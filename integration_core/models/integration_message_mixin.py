@@ -105,6 +105,14 @@ class IntegrationMessageMixin(models.AbstractModel):
                 f"{message.topic or ''} [{message.idempotency_key or ''}]"
             )
 
+    def _message_context(self):
+        """Context keys telling handlers, hooks and log lines which message runs."""
+        self.ensure_one()
+        return {
+            "integration_message_id": self.id,
+            "integration_correlation_id": self.correlation_id,
+        }
+
     # -- state machine -------------------------------------------------------------
     def _set_state(self, state, **values):
         """Move the messages to ``state``; the only way their state changes."""

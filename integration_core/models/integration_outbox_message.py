@@ -252,10 +252,7 @@ class IntegrationOutboxMessage(models.Model):
         )
 
     def _send(self):
-        backend = self.backend_id.with_context(
-            integration_message_id=self.id,
-            integration_correlation_id=self.correlation_id,
-        )
+        backend = self.backend_id.with_context(**self._message_context())
         previous_state = self.state
         started_at = fields.Datetime.now()
         start = time.monotonic()

@@ -6,24 +6,18 @@ every received and sent message a write (see integration.message.mixin).
 
 from odoo.tools import SQL
 
+# indexes of integration.message.mixin fields, on both message tables
+MIXIN_COLUMNS = (
+    "backend_id",
+    "company_id",
+    "topic",
+    "idempotency_key",
+    "res_model",
+    "res_id",
+)
 DROPPED_INDEXES = {
-    "integration_inbox_message": (
-        "backend_id",
-        "company_id",
-        "topic",
-        "idempotency_key",
-        "res_model",
-        "res_id",
-        "sequence_key",
-    ),
-    "integration_outbox_message": (
-        "backend_id",
-        "company_id",
-        "topic",
-        "idempotency_key",
-        "res_model",
-        "res_id",
-    ),
+    "integration_inbox_message": MIXIN_COLUMNS + ("sequence_key",),
+    "integration_outbox_message": MIXIN_COLUMNS,
 }
 
 
