@@ -23,6 +23,21 @@ ADDONS = (
 )
 
 
+def run_bootstrap(project, env=None):
+    """Run ``project``'s setup/bootstrap; return its result and the seconds it took."""
+    started = time.monotonic()
+    result = subprocess.run(
+        [str(project / "setup" / "bootstrap")],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return result, time.monotonic() - started
+
+
 class TestBootstrap(unittest.TestCase):
     def test_fails_fast_without_odoo_source_or_network(self):
         with tempfile.TemporaryDirectory() as tmp:
@@ -38,17 +53,7 @@ class TestBootstrap(unittest.TestCase):
                 ODOO_GIT_URL="http://127.0.0.1:9/odoo.git",  # nothing listens there
                 INTEGRATION_VENV=str(Path(tmp, "venv")),
             )
-            started = time.monotonic()
-            result = subprocess.run(
-                [str(project / "setup" / "bootstrap")],
-                env=env,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=False,
-            )
-            elapsed = time.monotonic() - started
+            result, elapsed = run_bootstrap(project, env)
             self.assertNotEqual(result.returncode, 0, result.stdout)
             self.assertIn("ODOO_SRC", result.stderr)
             self.assertIn("/nonexistent", result.stderr)
@@ -60,16 +65,7 @@ class TestBootstrap(unittest.TestCase):
 
     def test_second_run_is_a_quick_no_op(self):
         # setup/test ran setup/bootstrap just before the tests, with this environment
-        started = time.monotonic()
-        result = subprocess.run(
-            [str(ROOT / "setup" / "bootstrap")],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        elapsed = time.monotonic() - started
+        result, elapsed = run_bootstrap(ROOT)
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn("==> Python packages\n    up to date\n", result.stdout)
         self.assertLess(elapsed, 30)

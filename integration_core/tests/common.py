@@ -54,6 +54,15 @@ class IntegrationCase(TransactionCase):
         )
         return message
 
+    def ignore_with_wizard(self, messages, reason):
+        """Mark ``messages`` ignored (inbox) or cancelled (outbox) as a user does."""
+        wizard = (
+            self.env["integration.message.ignore.wizard"]
+            .with_context(active_model=messages._name, active_ids=messages.ids)
+            .create({"reason": reason})
+        )
+        wizard.action_confirm()
+
     def ago(self, **delta):
         return fields.Datetime.now() - timedelta(**delta)
 

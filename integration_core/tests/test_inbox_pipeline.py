@@ -413,12 +413,7 @@ class TestUserActions(IntegrationCase):
 
     def test_mark_ignored_with_reason_from_wizard(self):
         messages = self.receive(key="a") | self.receive(key="b")
-        wizard = (
-            self.env["integration.message.ignore.wizard"]
-            .with_context(active_model=messages._name, active_ids=messages.ids)
-            .create({"reason": "test data"})
-        )
-        wizard.action_confirm()
+        self.ignore_with_wizard(messages, "test data")
         self.assertEqual(set(messages.mapped("state")), {"ignored"})
         self.assertEqual(set(messages.mapped("ignore_reason")), {"test data"})
         jobs = self.env["queue.job"].search(

@@ -101,12 +101,7 @@ class TestMassActions(IntegrationCase):
             (done | ignored).action_replay()
             trap.assert_jobs_count(2)
         self.assertEqual((done | ignored).mapped("state"), ["queued", "queued"])
-        wizard = (
-            self.env["integration.message.ignore.wizard"]
-            .with_context(active_model=messages._name, active_ids=messages.ids)
-            .create({"reason": "test data"})
-        )
-        wizard.action_confirm()
+        self.ignore_with_wizard(messages, "test data")
         self.assertEqual(set(messages.mapped("state")), {"ignored"})
         self.assertEqual(set(messages.mapped("ignore_reason")), {"test data"})
 
@@ -131,10 +126,5 @@ class TestMassActions(IntegrationCase):
             messages.action_replay()
             trap.assert_jobs_count(1)
         self.assertEqual(sent.state, "pending")
-        wizard = (
-            self.env["integration.message.ignore.wizard"]
-            .with_context(active_model=outbox._name, active_ids=messages.ids)
-            .create({"reason": "not needed"})
-        )
-        wizard.action_confirm()
+        self.ignore_with_wizard(messages, "not needed")
         self.assertEqual(set(messages.mapped("state")), {"cancelled"})
