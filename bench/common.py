@@ -110,6 +110,36 @@ def odoo_registry(db):
     return Registry(db)
 
 
+def add_database_options(parser, modules):
+    """``--db`` (an existing database with ``modules``) and ``--keep-db``."""
+    parser.add_argument("--db", help=f"existing database with {modules}")
+    parser.add_argument("--keep-db", action="store_true")
+
+
+def open_database(args, default_name, modules):
+    """The registry of ``--db``, or of a new ``default_name`` with ``modules``."""
+    ensure_bootstrapped()
+    db = args.db or default_name
+    if not args.db:
+        create_database(db, modules)
+    return odoo_registry(db)
+
+
+def close_database(args, registry):
+    """Release ``registry``; drop its database unless given or kept."""
+    db = registry.db_name
+    registry.delete(db)
+    if not args.db and not args.keep_db:
+        drop_database(db)
+
+
+def count(registry, query, params):
+    """The single number ``query`` returns, from a cursor of its own."""
+    with registry.cursor() as cr:
+        cr.execute(query, params)
+        return cr.fetchone()[0]
+
+
 def wait_until(count_done, expected, timeout=600, interval=0.2):
     """Poll ``count_done()`` until it reaches ``expected``; return the elapsed seconds."""
     start = time.monotonic()

@@ -179,8 +179,7 @@ def main():
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--db", help="existing database with integration_core")
-    parser.add_argument("--keep-db", action="store_true")
+    common.add_database_options(parser, "integration_core")
     parser.add_argument(
         "--channels",
         default="root:0",
@@ -193,11 +192,10 @@ def main():
     args.rounds = min(max(args.rounds, 1), 10)
     window = args.seconds / args.rounds
 
-    common.ensure_bootstrapped()
-    db = args.db or "integration_bench_intake"
-    if not args.db:
-        common.create_database(db, "integration_core")
-    registry = common.odoo_registry(db)
+    registry = common.open_database(
+        args, "integration_bench_intake", "integration_core"
+    )
+    db = registry.db_name
     from odoo import SUPERUSER_ID, api
 
     secret = "whsec_" + base64.b64encode(os.urandom(24)).decode()
@@ -224,17 +222,14 @@ def main():
                 intake_rounds.append(
                     load(base_url, "webhook", path, secret, window, args.clients)
                 )
-        with registry.cursor() as cr:
-            cr.execute(
-                "SELECT count(*) FROM integration_inbox_message WHERE backend_id = %s",
-                (backend_id,),
-            )
-            stored = cr.fetchone()[0]
+        stored = common.count(
+            registry,
+            "SELECT count(*) FROM integration_inbox_message WHERE backend_id = %s",
+            (backend_id,),
+        )
         floor_ms = durable_insert_floor(registry, backend_id)
     finally:
-        registry.delete(db)
-        if not args.db and not args.keep_db:
-            common.drop_database(db)
+        common.close_database(args, registry)
 
     print(
         f"server: 2 HTTP workers; {args.clients} client processes; "

@@ -165,15 +165,12 @@ def main():
         help="measure the naive baseline on this many updates and scale its wall "
         "time linearly (one call per update); default: all updates",
     )
-    parser.add_argument("--db", help="existing database with integration_core")
-    parser.add_argument("--keep-db", action="store_true")
+    common.add_database_options(parser, "integration_core")
     args = parser.parse_args()
 
-    common.ensure_bootstrapped()
-    db = args.db or "integration_bench_outbound"
-    if not args.db:
-        common.create_database(db, "integration_core")
-    registry = common.odoo_registry(db)
+    registry = common.open_database(
+        args, "integration_bench_outbound", "integration_core"
+    )
     import logging
 
     logging.getLogger("odoo.models.unlink").setLevel(logging.WARNING)
@@ -193,8 +190,7 @@ def main():
             naive["elapsed"] *= scale
         print(f"naive:     {naive}", flush=True)
     finally:
-        if not args.db and not args.keep_db:
-            common.drop_database(db)
+        common.close_database(args, registry)
     print()
     print(f"{'':12}{'HTTP calls':>12}{'wall time':>12}{'last value ok':>15}")
     for name, result in (("naive", naive), ("coalesced", coalesced)):

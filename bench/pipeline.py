@@ -22,15 +22,13 @@ import common  # noqa: E402
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=2000)
-    parser.add_argument("--db", help="existing database with integration_core")
-    parser.add_argument("--keep-db", action="store_true")
+    common.add_database_options(parser, "integration_core")
     args = parser.parse_args()
 
-    common.ensure_bootstrapped()
-    db = args.db or "integration_bench_pipeline"
-    if not args.db:
-        common.create_database(db, "integration_core")
-    registry = common.odoo_registry(db)
+    registry = common.open_database(
+        args, "integration_bench_pipeline", "integration_core"
+    )
+    db = registry.db_name
     from odoo import SUPERUSER_ID, api
 
     run_id = uuid.uuid4().hex[:8]
@@ -44,16 +42,15 @@ def main():
                 for _ in range(args.count):
                     env["queue.job"].with_delay(channel=channel)._test_job()
 
-            def jobs_done():
-                with registry.cursor() as cr:
-                    cr.execute(
-                        "SELECT count(*) FROM queue_job WHERE channel = %s "
-                        "AND state = 'done'",
-                        (channel,),
-                    )
-                    return cr.fetchone()[0]
-
-            common.wait_until(jobs_done, args.count)
+            common.wait_until(
+                lambda: common.count(
+                    registry,
+                    "SELECT count(*) FROM queue_job WHERE channel = %s "
+                    "AND state = 'done'",
+                    (channel,),
+                ),
+                args.count,
+            )
             jobs_seconds = time.monotonic() - start
 
             # the pipeline: receive -> job -> done
@@ -67,21 +64,18 @@ def main():
                         "integration.ping", {"n": n}, f"{run_id}-{n}"
                     )
 
-            def messages_done():
-                with registry.cursor() as cr:
-                    cr.execute(
-                        "SELECT count(*) FROM integration_inbox_message "
-                        "WHERE backend_id = %s AND state = 'done'",
-                        (backend_id,),
-                    )
-                    return cr.fetchone()[0]
-
-            common.wait_until(messages_done, args.count)
+            common.wait_until(
+                lambda: common.count(
+                    registry,
+                    "SELECT count(*) FROM integration_inbox_message "
+                    "WHERE backend_id = %s AND state = 'done'",
+                    (backend_id,),
+                ),
+                args.count,
+            )
             pipeline_seconds = time.monotonic() - start
     finally:
-        registry.delete(db)
-        if not args.db and not args.keep_db:
-            common.drop_database(db)
+        common.close_database(args, registry)
 
     jobs_rate = args.count / jobs_seconds
     messages_rate = args.count / pipeline_seconds

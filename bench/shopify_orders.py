@@ -109,18 +109,16 @@ def raw_orm(env, orders):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=500)
-    parser.add_argument("--db", help="existing database with integration_shopify")
-    parser.add_argument("--keep-db", action="store_true")
+    common.add_database_options(parser, "integration_shopify")
     parser.add_argument(
         "--senders", type=int, default=4, help="concurrent webhook senders"
     )
     args = parser.parse_args()
 
-    common.ensure_bootstrapped()
-    db = args.db or "integration_bench_shopify"
-    if not args.db:
-        common.create_database(db, "integration_shopify")
-    registry = common.odoo_registry(db)
+    registry = common.open_database(
+        args, "integration_bench_shopify", "integration_shopify"
+    )
+    db = registry.db_name
     from odoo import SUPERUSER_ID, api
 
     run_id = uuid.uuid4().hex[:6]
@@ -190,17 +188,15 @@ def main():
 
             common.wait_until(done, args.count, interval=0.5)
             pipeline_seconds = time.monotonic() - start
-        with registry.cursor() as cr:
-            cr.execute(
-                """SELECT count(*) FROM integration_shopify_order_binding b
-                   JOIN sale_order o ON o.id = b.sale_order_id
-                   WHERE b.backend_id = %s AND o.state = 'sale'""",
-                (backend_id,),
-            )
-            confirmed = cr.fetchone()[0]
+        confirmed = common.count(
+            registry,
+            """SELECT count(*) FROM integration_shopify_order_binding b
+               JOIN sale_order o ON o.id = b.sale_order_id
+               WHERE b.backend_id = %s AND o.state = 'sale'""",
+            (backend_id,),
+        )
     finally:
-        if not args.db and not args.keep_db:
-            common.drop_database(db)
+        common.close_database(args, registry)
 
     raw_rate = args.count / raw_seconds
     rate = args.count / pipeline_seconds
