@@ -288,9 +288,10 @@ class IntegrationInboxMessage(models.Model):
         except RetryableError as err:
             outcome = self._fail(err, seconds=err.seconds)
         except Exception as err:  # pylint: disable=broad-except
-            # Unknown errors and lock or serialization conflicts are retried by
-            # policy: they are often fixed by a later attempt or a corrected config.
-            outcome = self._fail(err)
+            # Unknown errors are retried by policy: they are often fixed by a
+            # later attempt or a corrected config. Lock and serialization
+            # conflicts are normal under a peak and are retried within seconds.
+            outcome = self._fail_or_retry_conflict(err)
         else:
             outcome = self._succeed(result)
         self._record_attempt(started_at, start, outcome)
@@ -316,7 +317,11 @@ class IntegrationInboxMessage(models.Model):
         return "ignored"
 
     def _succeed(self, result):
-        values = {"done_at": fields.Datetime.now(), "next_attempt_at": False}
+        values = {
+            "done_at": fields.Datetime.now(),
+            "next_attempt_at": False,
+            "conflict_count": 0,
+        }
         if isinstance(result, models.BaseModel) and len(result) == 1:
             values.update(res_model=result._name, res_id=result.id)
         self._set_state("done", **values)
@@ -351,7 +356,9 @@ class IntegrationInboxMessage(models.Model):
     def action_retry_now(self):
         """Process failed or dead messages again at once, with a fresh budget."""
         messages = self.filtered(lambda m: m.state in ("failed", "dead"))
-        messages.write({"attempt_count": 0, "dependency_wait_count": 0})
+        messages.write(
+            {"attempt_count": 0, "dependency_wait_count": 0, "conflict_count": 0}
+        )
         messages._enqueue_processing()
         return True
 
@@ -359,7 +366,12 @@ class IntegrationInboxMessage(models.Model):
         """Process done, dead or ignored messages again on the same record."""
         messages = self.filtered(lambda m: m.state in ("done", "dead", "ignored"))
         messages.write(
-            {"attempt_count": 0, "dependency_wait_count": 0, "ignore_reason": False}
+            {
+                "attempt_count": 0,
+                "dependency_wait_count": 0,
+                "conflict_count": 0,
+                "ignore_reason": False,
+            }
         )
         messages._enqueue_processing()
         return True

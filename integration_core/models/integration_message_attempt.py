@@ -22,6 +22,7 @@ class IntegrationMessageAttempt(models.Model):
             ("sent", "Sent"),
             ("failed", "Failed"),
             ("waiting", "Waiting for dependency"),
+            ("conflict", "Concurrent transaction, retried soon"),
             ("dead", "Dead"),
             ("ignored", "Ignored"),
         ],

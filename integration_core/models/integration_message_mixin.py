@@ -11,6 +11,7 @@ from odoo.tools import SQL
 
 from odoo.addons.queue_job.utils import must_run_without_delay
 
+from ..backoff import conflict_delay
 from ..exceptions import IllegalTransition
 from ..sql_insert import insert_row
 from ..sql_logging import expected_sql_failure
@@ -18,6 +19,15 @@ from ..sql_logging import expected_sql_failure
 _logger = logging.getLogger(__name__)
 
 ERROR_MAX_LENGTH = 4000
+# Errors meaning "another transaction was in the way": the same work succeeds
+# once that transaction has ended (a unique violation here is two transactions
+# creating the same binding or partner at once).
+CONFLICT_ERRORS = (
+    psycopg2.errors.SerializationFailure,
+    psycopg2.errors.DeadlockDetected,
+    psycopg2.errors.LockNotAvailable,
+    psycopg2.errors.UniqueViolation,
+)
 
 
 class IntegrationMessageMixin(models.AbstractModel):
@@ -61,6 +71,12 @@ class IntegrationMessageMixin(models.AbstractModel):
     correlation_id = fields.Char(index=True, copy=False)
     priority = fields.Integer(default=10)
     attempt_count = fields.Integer(readonly=True, copy=False)
+    conflict_count = fields.Integer(
+        readonly=True,
+        copy=False,
+        help="Conflicts with concurrent transactions in a row, each retried "
+        "within seconds without spending an attempt.",
+    )
     next_attempt_at = fields.Datetime(readonly=True, copy=False)
     last_error = fields.Text(readonly=True, copy=False)
     last_traceback = fields.Text(
@@ -257,13 +273,57 @@ class IntegrationMessageMixin(models.AbstractModel):
         return "failed"
 
     @api.model
+    def _is_conflict(self, error):
+        """True when ``error`` means a concurrent transaction was in the way."""
+        return isinstance(error, CONFLICT_ERRORS) or isinstance(
+            error.__cause__, CONFLICT_ERRORS
+        )
+
+    def _fail_or_retry_conflict(self, error):
+        """Count a failed attempt (:meth:`_fail`), except a conflict with a
+        concurrent transaction: that one is retried within a second or two
+        without spending an attempt, up to the policy's ``conflict_retries``
+        times in a row, and only then by the policy's delays.
+
+        :returns: ``"conflict"``, ``"failed"`` or ``"dead"``
+        """
+        retry = self.conflict_count + 1
+        policy = self.backend_id.retry_policy_id
+        if not self._is_conflict(error) or retry > policy.conflict_retries:
+            return self._fail(error, values={"conflict_count": 0})
+        eta = fields.Datetime.now() + timedelta(seconds=conflict_delay(retry))
+        self._set_state(
+            "failed",
+            next_attempt_at=eta,
+            # a conflict says nothing about the message: give the attempt back
+            attempt_count=self.attempt_count - 1,
+            conflict_count=retry,
+            last_error=self._truncate_error(
+                self.env._(
+                    "concurrent transaction, retry %(retry)s of %(max)s soon: "
+                    "%(error)s",
+                    retry=retry,
+                    max=policy.conflict_retries,
+                    error=self._describe_error(error),
+                )
+            ),
+            last_traceback=traceback.format_exc(),
+        )
+        self._schedule_retry(eta)
+        return "conflict"
+
+    @api.model
     def _describe_error(self, error):
         if isinstance(error, psycopg2.Error):
             return f"{type(error).__name__}: {error.pgerror or error}".strip()
         return f"{type(error).__name__}: {error}"
 
     def _record_attempt(self, started_at, start, outcome, **values):
-        error = self.last_error if outcome in ("failed", "dead", "waiting") else False
+        error = (
+            self.last_error
+            if outcome in ("failed", "dead", "waiting", "conflict")
+            else False
+        )
         self.env["integration.message.attempt"].sudo().create(
             dict(
                 values,

@@ -23,6 +23,14 @@ class IntegrationRetryPolicy(models.Model):
     max_delay = fields.Integer(
         default=3600, required=True, help="Upper bound of a retry delay, in seconds."
     )
+    conflict_retries = fields.Integer(
+        default=5,
+        required=True,
+        help="A message that meets a concurrent transaction (lock or "
+        "serialization conflict) is retried within a second or two this many "
+        "times in a row, without spending an attempt, before the delays above "
+        "apply.",
+    )
     jitter = fields.Float(
         default=0.1,
         required=True,
@@ -30,7 +38,12 @@ class IntegrationRetryPolicy(models.Model):
     )
 
     @api.constrains(
-        "max_attempts", "initial_delay", "backoff_factor", "max_delay", "jitter"
+        "max_attempts",
+        "initial_delay",
+        "backoff_factor",
+        "max_delay",
+        "jitter",
+        "conflict_retries",
     )
     def _check_values(self):
         for policy in self:
@@ -47,6 +60,10 @@ class IntegrationRetryPolicy(models.Model):
                 )
             if policy.backoff_factor < 1:
                 raise ValidationError(self.env._("The backoff factor must be >= 1."))
+            if policy.conflict_retries < 0:
+                raise ValidationError(
+                    self.env._("Conflict retries cannot be negative.")
+                )
             if not 0 <= policy.jitter < 1:
                 raise ValidationError(self.env._("The jitter must be in [0, 1)."))
 

@@ -1,7 +1,12 @@
 import random
 import unittest
 
-from odoo.addons.integration_core.backoff import backoff_bounds, backoff_delay
+from odoo.addons.integration_core.backoff import (
+    CONFLICT_MAX_DELAY,
+    backoff_bounds,
+    backoff_delay,
+    conflict_delay,
+)
 
 
 class TestBackoff(unittest.TestCase):
@@ -22,3 +27,11 @@ class TestBackoff(unittest.TestCase):
 
     def test_attempt_below_one_is_first(self):
         self.assertEqual(backoff_delay(0, 30, 2.0, 3600), 30)
+
+    def test_conflict_delay_within_two_seconds_and_spread(self):
+        rng = random.Random(7)
+        first = [conflict_delay(1, rng=rng) for _ in range(200)]
+        later = [conflict_delay(n, rng=rng) for n in range(2, 10) for _ in range(50)]
+        self.assertTrue(all(0.5 <= d <= 1.0 for d in first))
+        self.assertTrue(all(1.0 <= d <= CONFLICT_MAX_DELAY for d in later))
+        self.assertGreater(max(first) - min(first), 0.3, "jitter spreads retries")

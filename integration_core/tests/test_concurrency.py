@@ -1,6 +1,7 @@
 import threading
+from datetime import timedelta
 
-from odoo import SUPERUSER_ID, api
+from odoo import SUPERUSER_ID, api, fields
 from odoo.service.model import retrying
 from odoo.tests import TransactionCase, tagged
 
@@ -105,3 +106,118 @@ class TestConcurrentReceive(TransactionCase):
         """The webhook route skips the savepoint: Odoo's retry counts the duplicate."""
         _results, tries = self._race({RETRIED_ON_CONFLICT: True})
         self.assertEqual(tries, {"first": 1, "second": 2})
+
+
+@tagged("post_install", "-at_install")
+class TestConcurrentProcessing(TransactionCase):
+    """Two jobs updating one record at once: the loser retries within seconds.
+
+    These tests commit through their own cursors and clean up after themselves.
+    """
+
+    def setUp(self):
+        super().setUp()
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            policy = env["integration.retry.policy"].create(
+                {"name": "Conflict test policy", "initial_delay": 30, "jitter": 0}
+            )
+            backend = env["integration.backend"].create(
+                {"name": "Concurrent processing", "retry_policy_id": policy.id}
+            )
+            self.partner_id = env["res.partner"].create({"name": "Shared"}).id
+            self.message_ids = [
+                backend._inbox_receive("test/shared", {"n": n}, f"evt-{n}")[0].id
+                for n in (1, 2)
+            ]
+            self.backend_id, self.policy_id = backend.id, policy.id
+        self.addCleanup(self._cleanup)
+
+    def _cleanup(self):
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            messages = env["integration.inbox.message"].browse(self.message_ids)
+            identities = [m._job_identity() for m in messages]
+            env["queue.job"].search([("identity_key", "in", identities)]).unlink()
+            env["integration.backend"].browse(self.backend_id).unlink()
+            env["integration.retry.policy"].browse(self.policy_id).unlink()
+            env["res.partner"].browse(self.partner_id).unlink()
+
+    def _process_concurrently(self):
+        """Each message's job in its own thread and transaction; the first
+        commits its update of the shared partner only after the second has taken
+        its snapshot, so the second meets a serialization failure."""
+        first_wrote = threading.Event()
+        second_started = threading.Event()
+        outcomes, errors = {}, []
+        partner_id = self.partner_id
+
+        def handler(message):
+            partner = message.env["res.partner"].browse(partner_id)
+            if message.id == self.message_ids[1]:
+                second_started.set()
+            partner.write({"comment": f"message {message.id}"})
+            partner.flush_recordset()
+            if message.id == self.message_ids[0]:
+                first_wrote.set()
+                second_started.wait(10)
+            return partner
+
+        def process(message_id, wait_for=None):
+            try:
+                if wait_for:
+                    wait_for.wait(10)
+                with self.registry.cursor() as cr:
+                    env = api.Environment(cr, SUPERUSER_ID, {})
+                    message = env["integration.inbox.message"].browse(message_id)
+                    # as queue_job runs it: its job is started, a retry is a new job
+                    env["queue.job"].search(
+                        [("identity_key", "=", message._job_identity())]
+                    ).write({"state": "started"})
+                    outcomes[message_id] = message._job_process()
+            except Exception as err:  # noqa: BLE001
+                errors.append(err)
+
+        self.patch(
+            type(self.env["integration.backend"]),
+            "_get_inbox_handler",
+            lambda backend, topic: handler,
+        )
+        first_id, second_id = self.message_ids
+        threads = [
+            threading.Thread(target=process, args=(first_id,)),
+            threading.Thread(target=process, args=(second_id, first_wrote)),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        self.assertFalse(errors)
+        return outcomes
+
+    def test_conflict_retried_within_seconds_without_spending_an_attempt(self):
+        first_id, second_id = self.message_ids
+        started = fields.Datetime.now()
+        outcomes = self._process_concurrently()
+        self.assertEqual(outcomes, {first_id: "done", second_id: "conflict"})
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            loser = env["integration.inbox.message"].browse(second_id)
+            self.assertEqual(loser.state, "failed")
+            self.assertEqual(loser.attempt_count, 0, "a conflict spends no attempt")
+            self.assertEqual(loser.conflict_count, 1)
+            self.assertIn("SerializationFailure", loser.last_error)
+            self.assertLessEqual(loser.next_attempt_at, started + timedelta(seconds=3))
+            job = env["queue.job"].search(
+                [
+                    ("identity_key", "=", loser._job_identity()),
+                    ("state", "=", "pending"),
+                ]
+            )
+            self.assertEqual(len(job), 1)
+            self.assertLessEqual(job.eta, started + timedelta(seconds=3))
+            self.assertEqual(loser.attempt_ids.outcome, "conflict")
+            # the retry, once the other transaction is over, applies it
+            self.assertEqual(loser._job_process(), "done")
+            self.assertEqual(loser.conflict_count, 0)
+            self.assertEqual(loser.attempt_count, 1)

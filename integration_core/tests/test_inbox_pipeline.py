@@ -1,3 +1,7 @@
+from datetime import timedelta
+
+import psycopg2
+
 from odoo import fields
 from odoo.tests import TransactionCase, tagged
 
@@ -284,6 +288,29 @@ class TestProcessing(IntegrationCase):
         message = self.receive()
         self.assertEqual(message._job_process(), "failed")
         self.assertIn("DivisionByZero", message.last_error)
+
+    def test_conflicts_retried_soon_a_bounded_number_of_times(self):
+        def conflicting(message):
+            raise psycopg2.errors.SerializationFailure("concurrent update")
+
+        self.policy.conflict_retries = 2
+        self.handlers["test/create"] = conflicting
+        message = self.receive()
+        for retry in (1, 2):
+            before = fields.Datetime.now()
+            self.assertEqual(message._job_process(), "conflict")
+            self.assertEqual(message.attempt_count, 0)
+            self.assertEqual(message.conflict_count, retry)
+            self.assertLessEqual(message.next_attempt_at, before + timedelta(seconds=3))
+        # then the retry policy takes over, with a fresh conflict budget
+        before = fields.Datetime.now()
+        self.assertEqual(message._job_process(), "failed")
+        self.assertEqual(message.attempt_count, 1)
+        self.assertEqual(message.conflict_count, 0)
+        self.assertGreaterEqual(message.next_attempt_at, before + timedelta(seconds=25))
+        self.assertEqual(
+            message.attempt_ids.mapped("outcome"), ["failed", "conflict", "conflict"]
+        )
 
     def test_stale_message_ignored(self):
         self.handlers["order/updated"] = self.partner_handler
