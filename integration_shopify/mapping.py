@@ -10,8 +10,10 @@ import hashlib
 import json
 import re
 from collections import namedtuple
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from odoo.addons.integration_core.intake_rules import utc_naive
 
 TaxKey = namedtuple("TaxKey", "title rate")
 
@@ -37,7 +39,10 @@ def money(value, digits=2):
 
 
 def parse_datetime(value):
-    """Naive UTC datetime (Odoo's convention) of an ISO 8601 string, or None."""
+    """Naive UTC datetime (Odoo's convention) of an ISO 8601 string, or None.
+
+    :raises ValueError: not ISO 8601, or its UTC value is outside years 1-9999
+    """
     if not value:
         return None
     if isinstance(value, datetime):
@@ -45,9 +50,10 @@ def parse_datetime(value):
     else:
         text = str(value).strip().replace("Z", "+00:00")
         parsed = datetime.fromisoformat(text)
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
-    return parsed.replace(microsecond=0)
+    utc = utc_naive(parsed)
+    if utc is None:
+        raise ValueError(f"time out of range: {value!r}")
+    return utc.replace(microsecond=0)
 
 
 def format_datetime(value):

@@ -5,17 +5,17 @@ the body, store the inbox message (its processing is a queue_job job) and answer
 It never runs business logic and never returns record data.
 """
 
-import json
 import logging
 
 import psycopg2
-from psycopg2 import errorcodes
 from werkzeug.exceptions import RequestEntityTooLarge, ServiceUnavailable
 
 from odoo import SUPERUSER_ID, http
 from odoo.http import request
 
+from ..db_outage import ConnectionLossFilter, OutageLog, is_connection_loss
 from ..exceptions import SignatureError
+from ..intake_rules import IntakeRefused, parse_json_body, storable
 from ..models.integration_backend import HARD_MAX_BODY_BYTES
 from ..models.integration_inbox_message import RETRIED_ON_CONFLICT
 
@@ -23,6 +23,9 @@ _logger = logging.getLogger(__name__)
 
 RETRY_AFTER_UNAVAILABLE = "30"
 JSON_MIMETYPES = ("application/json",)
+WEBHOOK_PATH = "/integration/webhook/"
+
+OUTAGE = OutageLog(_logger)
 
 
 class IntakeUnavailable(ServiceUnavailable):
@@ -38,26 +41,49 @@ class IntakeUnavailable(ServiceUnavailable):
         return '{"status": "unavailable"}'
 
 
+def _in_webhook_request():
+    try:
+        return request.httprequest.path.startswith(WEBHOOK_PATH)
+    except (RuntimeError, AttributeError):  # no request in this thread
+        return False
+
+
+def _install_log_filter():
+    http_logger = logging.getLogger("odoo.http")
+    if not any(isinstance(f, ConnectionLossFilter) for f in http_logger.filters):
+        http_logger.addFilter(ConnectionLossFilter(OUTAGE, _in_webhook_request))
+
+
+_install_log_filter()
+
+
+class IntakeDispatcher(http.HttpDispatcher):
+    """The webhook route's dispatcher: a connection loss at any point of the
+    request (registry check, cursor, the route, the commit) answers 503 with
+    ``Retry-After``, logged once per outage instead of a traceback each; the
+    first answer sent after it logs the recovery."""
+
+    routing_type = "integration_webhook"
+
+    def handle_error(self, exc):
+        if is_connection_loss(exc):
+            OUTAGE.lost(exc)
+            # Odoo logs the error at this level, without its traceback
+            exc.loglevel = logging.DEBUG
+            return IntakeUnavailable()
+        return super().handle_error(exc)
+
+    def post_dispatch(self, response):
+        result = super().post_dispatch(response)
+        if OUTAGE.down and self.request.db and response.status_code != 503:
+            # the response is closed once sent, after the request's commit
+            response.call_on_close(OUTAGE.back)
+        return result
+
+
 def _reply(status_code, status, headers=None, **extra):
     return request.make_json_response(
         dict(extra, status=status), headers=headers, status=status_code
-    )
-
-
-def _is_connection_error(err):
-    """True for errors meaning PostgreSQL cannot be reached (not lock conflicts)."""
-    if isinstance(err, psycopg2.InterfaceError):
-        return True
-    code = getattr(err, "pgcode", None)
-    return (
-        code is None
-        or code.startswith("08")
-        or code
-        in (
-            errorcodes.ADMIN_SHUTDOWN,
-            errorcodes.CRASH_SHUTDOWN,
-            errorcodes.CANNOT_CONNECT_NOW,
-        )
     )
 
 
@@ -65,20 +91,6 @@ def _is_json(mimetype):
     return mimetype in JSON_MIMETYPES or (
         mimetype.startswith("application/") and mimetype.endswith("+json")
     )
-
-
-def _storable(value):
-    """PostgreSQL refuses NUL characters and lone surrogates in text and jsonb."""
-    try:
-        text = json.dumps(value, ensure_ascii=False)
-        text.encode()
-    except (TypeError, ValueError, UnicodeEncodeError, RecursionError):
-        return False
-    return "\x00" not in text and "\\u0000" not in text
-
-
-def _reject_constant(name):
-    raise ValueError(f"{name} is not JSON")
 
 
 def _stream_limit(controller):
@@ -104,7 +116,7 @@ def _stream_limit(controller):
 class IntegrationWebhookController(http.Controller):
     @http.route(
         "/integration/webhook/<string:token>",
-        type="http",
+        type=IntakeDispatcher.routing_type,
         auth="none",
         csrf=False,
         methods=["POST"],
@@ -118,15 +130,8 @@ class IntegrationWebhookController(http.Controller):
             return _reply(
                 503, "unavailable", headers=[("Retry-After", RETRY_AFTER_UNAVAILABLE)]
             )
-        try:
-            return self._intake(token)
-        except (psycopg2.OperationalError, psycopg2.InterfaceError) as err:
-            if not _is_connection_error(err):
-                raise  # lock conflicts: Odoo retries the whole request
-            _logger.warning(
-                "webhook intake: database unavailable (%s)", type(err).__name__
-            )
-            raise IntakeUnavailable() from err
+        # connection losses raised from here on are answered by IntakeDispatcher
+        return self._intake(token)
 
     def _intake(self, token):
         env = request.env(
@@ -174,9 +179,9 @@ class IntegrationWebhookController(http.Controller):
             return _reply(401, "unauthorized")
 
         try:
-            payload = json.loads(raw_body, parse_constant=_reject_constant)
-        except (ValueError, RecursionError):
-            return _reply(400, "malformed", reason="body is not valid JSON")
+            payload = parse_json_body(raw_body)
+        except IntakeRefused as err:
+            return _reply(400, "malformed", reason=err.reason)
         return self._store(backend, payload, headers)
 
     def _store(self, backend, payload, headers):
@@ -189,7 +194,16 @@ class IntegrationWebhookController(http.Controller):
                 "event_at": backend._get_event_at(payload, headers),
                 "correlation_id": backend._get_correlation_id(payload, headers),
             }
-        except (ValueError, TypeError, KeyError, AttributeError, IndexError) as err:
+        except IntakeRefused as err:
+            return _reply(400, "malformed", reason=err.reason)
+        except (
+            ValueError,
+            TypeError,
+            KeyError,
+            AttributeError,
+            IndexError,
+            OverflowError,
+        ) as err:
             _logger.warning(
                 "webhook for integration.backend %s not understood: %s",
                 backend.id,
@@ -199,15 +213,18 @@ class IntegrationWebhookController(http.Controller):
         if not values["topic"]:
             return _reply(400, "malformed", reason="no event type")
         stored_headers = {
-            name: value for name, value in headers.items() if _storable(value)
+            name: value for name, value in headers.items() if storable(value)
         }
-        if not _storable(payload) or not _storable(
+        if not storable(payload) or not storable(
             [v for v in values.values() if isinstance(v, str)]
         ):
             return _reply(400, "malformed", reason="unsupported characters")
-        message, created = backend._inbox_receive(
-            payload=payload, headers=stored_headers, **values
-        )
+        try:
+            message, created = backend._inbox_receive(
+                payload=payload, headers=stored_headers, **values
+            )
+        except IntakeRefused as err:
+            return _reply(400, "malformed", reason=err.reason)
         if created:
             return _reply(200, "accepted", id=message.id)
         return _reply(200, "duplicate", id=message.id)

@@ -6,6 +6,7 @@ from types import MappingProxyType
 from odoo import api, fields, models, tools
 
 from ..exceptions import SignatureError
+from ..intake_rules import parse_event_time
 from ..signatures import verify_standard_webhook
 from .integration_secret_mixin import SecretField, SecretSetField
 
@@ -398,17 +399,14 @@ class IntegrationBackend(models.Model):
         return f"{topic.rsplit('.', 1)[0]}:{ref}" if ref else None
 
     def _get_event_at(self, payload, headers):
-        """When the event happened (naive UTC datetime), or None."""
+        """When the event happened (naive UTC datetime), or None: the payload's
+        ``timestamp``, else the ``webhook-timestamp`` header. A time that cannot
+        be read or is out of range gives None (the raw value stays in the
+        payload)."""
         value = payload.get("timestamp") if isinstance(payload, dict) else None
-        if isinstance(value, str):
-            try:
-                moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            except ValueError:
-                moment = None
-            if moment:
-                if moment.tzinfo:
-                    moment = moment.astimezone(UTC).replace(tzinfo=None)
-                return moment
+        moment = parse_event_time(value)
+        if moment:
+            return moment
         try:
             stamp = int(headers.get("webhook-timestamp") or "")
             return datetime.fromtimestamp(stamp, UTC).replace(tzinfo=None)

@@ -14,6 +14,7 @@ from odoo import api, fields, models
 from .. import tracing
 from ..exceptions import DependencyNotReady, PermanentError, RetryableError
 from ..headers import strip_credentials
+from ..intake_rules import check_identifiers
 from ..sql_insert import insert_row
 from ..sql_logging import expected_sql_failure
 
@@ -133,7 +134,10 @@ class IntegrationInboxMessage(models.Model):
         headers=None,
         correlation_id=None,
     ):
-        """See :meth:`integration.backend._inbox_receive`."""
+        """See :meth:`integration.backend._inbox_receive`.
+
+        :raises IntakeRefused: an identifier is too long for its index
+        """
         key = idempotency_key or self._default_idempotency_key(topic, payload)
         values = self._prepare_receive_values(
             backend,
@@ -146,6 +150,7 @@ class IntegrationInboxMessage(models.Model):
             headers=headers,
             correlation_id=correlation_id,
         )
+        check_identifiers(values)
         # The webhook's hot path: one INSERT (nothing when the key is known, a
         # duplicate costs one more statement), no ORM create. A delivery of the
         # same key by a transaction still running makes PostgreSQL wait for it;

@@ -56,6 +56,27 @@ JSON_VALUES = st.recursive(
     max_leaves=12,
 )
 
+# extreme input found by outside testing (see readme/DEVELOP.md, "Input rules")
+OFFSETS = st.integers(min_value=-14 * 60, max_value=14 * 60).map(
+    lambda minutes: (
+        f"{'-' if minutes < 0 else '+'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    )
+)
+EDGE_DATES = st.sampled_from(
+    ["0001-01-01T00:00:00", "0001-01-01T13:59:59", "9999-12-31T23:59:59"]
+) | st.datetimes().map(lambda moment: moment.isoformat(timespec="seconds"))
+EDGE_TIMES = st.builds(lambda date, offset: date + offset, EDGE_DATES, OFFSETS) | (
+    EDGE_DATES.map(lambda date: date + "Z")
+)
+HUGE_NUMBERS = st.integers(min_value=300, max_value=999).flatmap(
+    lambda exponent: st.sampled_from(
+        [f"1e{exponent}", f"-1e{exponent}", f"9.99e+{exponent}", f"1E-{exponent}"]
+    )
+) | st.integers(min_value=10**300, max_value=10**400).map(str)
+LONG_KEYS = st.integers(min_value=200, max_value=3000).flatmap(
+    lambda size: st.sampled_from(["k" * size, "é" * size, "9" * size])
+)
+
 
 @tagged("post_install", "-at_install")
 class TestWebhookFuzz(WebhookCase):
@@ -103,3 +124,21 @@ class TestWebhookFuzz(WebhookCase):
             )
             # jsonb normalises numbers (1e2 -> 100): compare the event type only
             self.assertEqual(message.topic, event_type)
+
+    @FUZZ_SETTINGS
+    @given(
+        moment=EDGE_TIMES,
+        number=HUGE_NUMBERS,
+        key=st.one_of(st.none(), LONG_KEYS),
+        ref=st.one_of(st.just("42"), LONG_KEYS),
+    )
+    def test_signed_extreme_values_never_5xx(self, moment, number, key, ref):
+        body = (
+            '{"type": "order.created", "timestamp": %s, "data": {"id": %s, '
+            '"total": %s}}' % (json.dumps(moment), json.dumps(ref), number)
+        ).encode()
+        headers = self.signed_headers(body, msg_id=key)
+        response = self.post(body, headers)
+        self.assertIn(response.status_code, (200, 400), response.content[:200])
+        if response.status_code == 400:
+            self.assertTrue(response.json()["reason"])

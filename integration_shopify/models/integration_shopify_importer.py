@@ -30,7 +30,9 @@ class IntegrationShopifyImporter(models.AbstractModel):
         versions than the one applied are skipped, so an order never regresses.
         """
         currency = self._find_currency(backend, payload.get("currency"))
-        data = mapping.normalize_order(payload, digits=currency.decimal_places)
+        data = self._normalize(
+            mapping.normalize_order, payload, digits=currency.decimal_places
+        )
         binding = self._find_order_binding(backend, data["id"])
         if binding and binding.shopify_updated_at and data["updated_at"]:
             if data["updated_at"] < binding.shopify_updated_at:
@@ -71,6 +73,14 @@ class IntegrationShopifyImporter(models.AbstractModel):
         if data["financial_status"] == "paid" and not binding.payment_id:
             self._register_order_payment(backend, binding, data)
         return order
+
+    @api.model
+    def _normalize(self, normalizer, payload, **kwargs):
+        """``normalizer(payload)``; a payload it cannot read fails for good."""
+        try:
+            return normalizer(payload, **kwargs)
+        except (ValueError, TypeError, AttributeError) as err:
+            raise PermanentError(f"payload cannot be mapped: {err}") from err
 
     def _find_order_binding(self, backend, shopify_id):
         return self.env["integration.shopify.order.binding"].search(
@@ -523,7 +533,7 @@ class IntegrationShopifyImporter(models.AbstractModel):
     def _import_refund(self, backend, payload):
         """Credit note for the refunded lines and shipping; return picking for
         the restocked ones; a review activity on the order."""
-        data = mapping.normalize_refund(payload)
+        data = self._normalize(mapping.normalize_refund, payload)
         binding = self._find_order_binding(backend, data["order_id"])
         if not binding:
             raise DependencyNotReady(f"order {data['order_id']} not imported yet")

@@ -118,6 +118,43 @@ class TestWebhook(HttpCase):
         }
         self.assertEqual(len(stored), len(accepted))
 
+    def test_times_out_of_range_stored_then_dead_with_the_reason(self):
+        for moment in ("9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00"):
+            order = sim.order_payload([("SKU-A", 1, "10")], updated_at=moment)
+            message = self.message(
+                self.sender().send("orders/create", order, triggered_at=moment)
+            )
+            self.assertFalse(message.event_at)
+            self.assertEqual(message.payload["updated_at"], moment)
+            self.assertEqual(message._job_process(), "dead")
+            self.assertIn("payload cannot be mapped", message.last_error)
+            self.assertIn("out of range", message.last_error)
+
+    def test_numbers_beyond_float_range_refused(self):
+        order = sim.order_payload([("SKU-A", 1, "10")])
+        body, headers = self.sender().build("orders/create", order)
+        body = body.replace(b'"quantity": 1', b'"quantity": 1e400')
+        headers["X-Shopify-Hmac-Sha256"] = sim.sign(WEBHOOK_SECRET, body)
+        response = self.sender().post(body, headers)
+        self.assertEqual(response.status_code, 400, response.text)
+        self.assertIn("number out of range", response.json()["reason"])
+
+    def test_long_event_id_and_order_id_refused(self):
+        long_id = "9" * 3000
+        sender = self.sender()
+        order = sim.order_payload([("SKU-A", 1, "10")])
+        refused = sender.send("orders/create", order, event_id=long_id)
+        self.assertEqual(refused.status_code, 400, refused.text)
+        self.assertIn("idempotency_key is longer", refused.json()["reason"])
+        refused = sender.send("orders/create", dict(order, id=long_id))
+        self.assertEqual(refused.status_code, 400, refused.text)
+        self.assertIn("external_ref is longer", refused.json()["reason"])
+        self.assertFalse(
+            self.env["integration.inbox.message"].search(
+                [("backend_id", "=", self.backend.id)]
+            )
+        )
+
 
 def sim_datetime(value):
     from .. import mapping
