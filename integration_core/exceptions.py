@@ -26,6 +26,22 @@ class PermanentError(IntegrationError):
     """A failure that no retry can fix: the message goes to ``dead`` at once."""
 
 
+class ReviewRequired(PermanentError):
+    """The handler applied what it safely could, and a person must look (an
+    imported order whose total differs from the channel's).
+
+    Unlike other errors, the handler's work is kept: the message goes to
+    ``dead`` with this reason, linked to ``record``, for a user to check, fix
+    and replay or ignore.
+
+    :param record: the record to review, linked to the message
+    """
+
+    def __init__(self, message="", record=None):
+        super().__init__(message)
+        self.record = record
+
+
 class DependencyNotReady(IntegrationError):
     """The message depends on another one not applied yet (a refund before its order).
 

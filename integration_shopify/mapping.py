@@ -236,7 +236,10 @@ def normalize_order(order, digits=2):
             for item in order.get("shipping_lines") or ()
         ],
         "gateways": list(order.get("payment_gateway_names") or ()),
-        "total_price": money(order.get("total_price"), digits),
+        # None: the payload has no total to check the order against
+        "total_price": money(order["total_price"], digits)
+        if order.get("total_price") not in (None, "")
+        else None,
     }
 
 

@@ -12,7 +12,12 @@ from psycopg2 import errorcodes
 from odoo import api, fields, models
 
 from .. import tracing
-from ..exceptions import DependencyNotReady, PermanentError, RetryableError
+from ..exceptions import (
+    DependencyNotReady,
+    PermanentError,
+    RetryableError,
+    ReviewRequired,
+)
 from ..headers import strip_credentials
 from ..intake_rules import check_identifiers
 from ..sql_insert import insert_row
@@ -283,9 +288,13 @@ class IntegrationInboxMessage(models.Model):
             processing_started_at=started_at,
             attempt_count=self.attempt_count + 1,
         )
+        review = None
         try:
             with self.env.cr.savepoint(), tracing.correlation(self.correlation_id):
-                result = handler(self.with_context(**self._message_context()))
+                try:
+                    result = handler(self.with_context(**self._message_context()))
+                except ReviewRequired as err:
+                    review = err  # raised inside: the handler's work is kept
         except DependencyNotReady as err:
             outcome = self._wait_for_dependency(err)
         except PermanentError as err:
@@ -298,7 +307,9 @@ class IntegrationInboxMessage(models.Model):
             # conflicts are normal under a peak and are retried within seconds.
             outcome = self._fail_or_retry_conflict(err)
         else:
-            outcome = self._succeed(result)
+            outcome = (
+                self._refer_for_review(review) if review else self._succeed(result)
+            )
         self._record_attempt(started_at, start, outcome)
         return outcome
 
@@ -331,6 +342,14 @@ class IntegrationInboxMessage(models.Model):
             values.update(res_model=result._name, res_id=result.id)
         self._set_state("done", **values)
         return "done"
+
+    def _refer_for_review(self, error):
+        """Dead with the handler's reason, linked to the record to review."""
+        record = error.record
+        values = {"conflict_count": 0}
+        if isinstance(record, models.BaseModel) and len(record) == 1:
+            values.update(res_model=record._name, res_id=record.id)
+        return self._fail(error, permanent=True, values=values)
 
     def _wait_for_dependency(self, error):
         policy = self.backend_id.retry_policy_id

@@ -256,7 +256,7 @@ class IntegrationMessageMixin(models.AbstractModel):
         values = dict(
             values or {},
             last_error=self._truncate_error(self._describe_error(error)),
-            last_traceback=traceback.format_exc(),
+            last_traceback="".join(traceback.format_exception(error)),
         )
         if permanent or self.attempt_count >= policy.max_attempts:
             self._set_state("dead", next_attempt_at=False, **values)
@@ -307,7 +307,7 @@ class IntegrationMessageMixin(models.AbstractModel):
                     error=self._describe_error(error),
                 )
             ),
-            last_traceback=traceback.format_exc(),
+            last_traceback="".join(traceback.format_exception(error)),
         )
         self._schedule_retry(eta)
         return "conflict"

@@ -10,6 +10,7 @@ from odoo.addons.integration_core.exceptions import (
     IllegalTransition,
     PermanentError,
     RetryableError,
+    ReviewRequired,
 )
 from odoo.addons.integration_core.sql_insert import insert_row
 from odoo.addons.queue_job.job import Job
@@ -288,6 +289,20 @@ class TestProcessing(IntegrationCase):
         message = self.receive()
         self.assertEqual(message._job_process(), "failed")
         self.assertIn("DivisionByZero", message.last_error)
+
+    def test_review_required_keeps_the_work_and_is_dead_visibly(self):
+        def needs_review(message):
+            partner = self.env["res.partner"].create({"name": "Kept"})
+            raise ReviewRequired("amounts differ", record=partner)
+
+        self.handlers["test/create"] = needs_review
+        message = self.receive(key="rev-1")
+        self.assertEqual(message._job_process(), "dead")
+        self.assertEqual(message.last_error, "ReviewRequired: amounts differ")
+        partner = message._get_record()
+        self.assertEqual(partner.name, "Kept", "the handler's work is kept")
+        self.assertIn("amounts differ", message.last_traceback)
+        self.assertEqual(message.attempt_ids.outcome, "dead")
 
     def test_conflicts_retried_soon_a_bounded_number_of_times(self):
         def conflicting(message):

@@ -2,7 +2,11 @@ import logging
 
 from odoo import Command, api, fields, models
 
-from odoo.addons.integration_core.exceptions import DependencyNotReady, PermanentError
+from odoo.addons.integration_core.exceptions import (
+    DependencyNotReady,
+    PermanentError,
+    ReviewRequired,
+)
 
 from .. import mapping
 
@@ -69,6 +73,7 @@ class IntegrationShopifyImporter(models.AbstractModel):
         if data["cancelled_at"]:
             self._apply_cancel(backend, binding, data)
         else:
+            self._check_order_total(binding, data)
             self._apply_confirmation(backend, order, data)
         if data["financial_status"] == "paid" and not binding.payment_id:
             self._register_order_payment(backend, binding, data)
@@ -104,10 +109,56 @@ class IntegrationShopifyImporter(models.AbstractModel):
         values = self._prepare_order_values(backend, data, currency)
         values.pop("date_order", None)
         lines = self._prepare_lines(backend, data, values)
-        values["order_line"] = [Command.clear()] + [
-            Command.create(line) for line in lines
-        ]
-        order.write(values)
+        # The order's own values first, and only those that change: writing the
+        # company (even unchanged) or the fiscal position recomputes the taxes
+        # of the order's lines from their products, new lines included, so the
+        # mapped taxes would be lost.
+        changed = {
+            name: value
+            for name, value in values.items()
+            if order._fields[name].convert_to_write(order[name], order) != value
+        }
+        if changed:
+            order.write(changed)
+        order.write(
+            {"order_line": [Command.clear()] + [Command.create(line) for line in lines]}
+        )
+
+    def _check_order_total(self, binding, data):
+        """Refuse a quotation whose total is not the channel's: an order must
+        never be confirmed or paid with an amount Shopify did not charge.
+
+        :raises ReviewRequired: Odoo's total differs from ``total_price`` by more
+            than the currency's rounding; the order stays a quotation with a
+            review activity, and its next version is applied again
+        """
+        order = binding.sale_order_id
+        expected = data["total_price"]
+        if expected is None or order.state not in ("draft", "sent"):
+            return
+        currency = order.currency_id
+        if (
+            currency.compare_amounts(
+                abs(order.amount_total - expected), currency.rounding
+            )
+            <= 0
+        ):
+            return
+        # the lines are rewritten again by the next version or a replay
+        binding.lines_digest = False
+        reason = self.env._(
+            "Odoo's total %(odoo)s differs from Shopify's total %(shopify)s "
+            "(%(currency)s); check the tax mapping and the order lines",
+            odoo=f"{order.amount_total:.{currency.decimal_places}f}",
+            shopify=f"{expected:.{currency.decimal_places}f}",
+            currency=currency.name,
+        )
+        self._schedule_review(
+            order,
+            self.env._("Shopify order %s: total differs from Shopify", data["name"]),
+            [reason],
+        )
+        raise ReviewRequired(reason, record=order)
 
     def _review_changes(self, order, data):
         """A confirmed order changed in Shopify: ask someone instead of altering it."""
@@ -130,6 +181,10 @@ class IntegrationShopifyImporter(models.AbstractModel):
         )
 
     def _schedule_review(self, order, summary, details=()):
+        """A to-do for the order's salesperson; once per open summary."""
+        existing = order.activity_ids.filtered(lambda act: act.summary == summary)
+        if existing:
+            return existing[:1]
         note = (
             "<ul>%s</ul>" % "".join(f"<li>{detail}</li>" for detail in details)
             if details

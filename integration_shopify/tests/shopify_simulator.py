@@ -26,6 +26,7 @@ import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -116,7 +117,6 @@ def order_payload(
     taxes = taxes or []
     line_items = []
     discount_applications = []
-    subtotal = total_tax = 0.0
     if order_discount_pct:
         discount_applications.append(
             {
@@ -159,9 +159,6 @@ def order_payload(
                     "discount_application_index": 0,
                 }
             )
-        net = gross - sum(float(a["amount"]) for a in allocations)
-        subtotal += net
-        total_tax += sum(round(net * rate, 2) for _title, rate in taxes)
         line_items.append(
             {
                 "id": next_id(),
@@ -177,18 +174,13 @@ def order_payload(
                 "taxable": bool(taxes),
                 "requires_shipping": True,
                 "fulfillable_quantity": quantity,
-                "tax_lines": [
-                    {"title": title, "rate": rate, "price": f"{net * rate:.2f}"}
-                    for title, rate in taxes
-                ],
+                # prices and totals: retotal()
+                "tax_lines": [{"title": title, "rate": rate} for title, rate in taxes],
             }
         )
     shipping_lines = []
-    shipping_total = 0.0
     if shipping:
         title, price = shipping
-        shipping_total = float(price)
-        total_tax += sum(round(float(price) * rate, 2) for _title, rate in taxes)
         shipping_lines.append(
             {
                 "id": next_id(),
@@ -197,10 +189,7 @@ def order_payload(
                 "price": f"{float(price):.2f}",
                 "discounted_price": f"{float(price):.2f}",
                 "discount_allocations": [],
-                "tax_lines": [
-                    {"title": t, "rate": r, "price": f"{float(price) * r:.2f}"}
-                    for t, r in taxes
-                ],
+                "tax_lines": [{"title": t, "rate": r} for t, r in taxes],
             }
         )
     ship_to = shipping_address if shipping_address is not None else address()
@@ -230,11 +219,6 @@ def order_payload(
         "shipping_address": ship_to,
         "billing_address": billing_address if billing_address is not None else ship_to,
         "payment_gateway_names": [gateway] if gateway else [],
-        "subtotal_price": f"{subtotal:.2f}",
-        "total_tax": f"{total_tax:.2f}",
-        "total_price": (
-            f"{subtotal + shipping_total + (0 if taxes_included else total_tax):.2f}"
-        ),
         "customer": (
             {
                 "id": next_id(),
@@ -248,7 +232,45 @@ def order_payload(
         ),
     }
     payload.update(extra)
-    return payload
+    return retotal(payload) if "total_price" not in extra else payload
+
+
+def _cents(value):
+    return Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _taxed(net, tax_lines, taxes_included):
+    """Tax lines of an amount, rounded per line as Shopify does."""
+    total = Decimal(0)
+    for tax in tax_lines:
+        rate = Decimal(str(tax["rate"]))
+        amount = _cents(net - net / (1 + rate) if taxes_included else net * rate)
+        tax["price"] = f"{amount:.2f}"
+        total += amount
+    return total
+
+
+def retotal(order):
+    """Recompute ``order``'s tax lines and totals from its lines, in place, as
+    Shopify would after a change (tests edit quantities and prices)."""
+    included = bool(order.get("taxes_included"))
+    subtotal = total_tax = shipping_total = Decimal(0)
+    for item in order["line_items"]:
+        net = Decimal(item["price"]) * item["quantity"] - sum(
+            (Decimal(a["amount"]) for a in item.get("discount_allocations", ())),
+            Decimal(0),
+        )
+        subtotal += net
+        total_tax += _taxed(net, item.get("tax_lines", ()), included)
+    for line in order.get("shipping_lines", ()):
+        price = Decimal(line.get("discounted_price") or line["price"])
+        shipping_total += price
+        total_tax += _taxed(price, line.get("tax_lines", ()), included)
+    order["subtotal_price"] = f"{subtotal:.2f}"
+    order["total_tax"] = f"{total_tax:.2f}"
+    total = subtotal + shipping_total + (0 if included else total_tax)
+    order["total_price"] = f"{total:.2f}"
+    return order
 
 
 def bump(order, seconds=1, **changes):

@@ -206,8 +206,10 @@ class TestOrders(ShopifyCase):
         v1 = sim.order_payload([("SKU-A", 1, "10")])
         v2 = sim.bump(v1, seconds=10)
         v2["line_items"][0]["quantity"] = 2
+        sim.retotal(v2)
         v3 = sim.bump(v2, seconds=10)
         v3["line_items"][0]["quantity"] = 3
+        sim.retotal(v3)
         self.deliver("orders/create", v1)
         self.deliver("orders/updated", v3, event_id="u3")
         late = self.deliver("orders/updated", v2, event_id="u2")
@@ -230,6 +232,7 @@ class TestOrders(ShopifyCase):
         v2 = sim.bump(v1)
         v2["line_items"] = v2["line_items"][:1]
         v2["line_items"][0]["quantity"] = 4
+        sim.retotal(v2)
         self.deliver("orders/updated", v2)
         self.assertEqual(order.order_line.product_id.default_code, "SKU-A")
         self.assertEqual(order.order_line.product_uom_qty, 4)
@@ -242,6 +245,7 @@ class TestOrders(ShopifyCase):
         self.assertEqual(order.state, "sale")
         v2 = sim.bump(v1)
         v2["line_items"][0]["quantity"] = 5
+        sim.retotal(v2)
         self.deliver("orders/updated", v2)
         self.assertEqual(order.order_line.product_uom_qty, 1)
         self.assertEqual(len(order.activity_ids), 1)

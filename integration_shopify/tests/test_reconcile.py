@@ -25,6 +25,7 @@ class TestReconcile(ShopifyCase):
         # an order changed in Shopify whose orders/updated never came
         changed = sim.bump(received[0], seconds=5)
         changed["line_items"][0]["quantity"] = 3
+        sim.retotal(changed)
         self.shop.add_order(changed)
 
         items = self.backend._reconcile(
