@@ -87,6 +87,14 @@ def _reply(status_code, status, headers=None, **extra):
     )
 
 
+def _malformed(backend, reason):
+    """400 with ``reason``, and one warning line (never the payload)."""
+    _logger.warning(
+        "webhook refused for integration.backend %s: %s", backend.id, reason
+    )
+    return _reply(400, "malformed", reason=reason)
+
+
 def _is_json(mimetype):
     return mimetype in JSON_MIMETYPES or (
         mimetype.startswith("application/") and mimetype.endswith("+json")
@@ -180,11 +188,12 @@ class IntegrationWebhookController(http.Controller):
 
         try:
             payload = parse_json_body(raw_body)
+            return self._store(backend, payload, headers)
         except IntakeRefused as err:
-            return _reply(400, "malformed", reason=err.reason)
-        return self._store(backend, payload, headers)
+            return _malformed(backend, err.reason)
 
     def _store(self, backend, payload, headers):
+        """Store the delivery; raises IntakeRefused when it breaks an input rule."""
         try:
             values = {
                 "idempotency_key": backend._get_idempotency_key(payload, headers),
@@ -194,8 +203,8 @@ class IntegrationWebhookController(http.Controller):
                 "event_at": backend._get_event_at(payload, headers),
                 "correlation_id": backend._get_correlation_id(payload, headers),
             }
-        except IntakeRefused as err:
-            return _reply(400, "malformed", reason=err.reason)
+        except IntakeRefused:
+            raise
         except (
             ValueError,
             TypeError,
@@ -204,27 +213,21 @@ class IntegrationWebhookController(http.Controller):
             IndexError,
             OverflowError,
         ) as err:
-            _logger.warning(
-                "webhook for integration.backend %s not understood: %s",
-                backend.id,
-                type(err).__name__,
-            )
-            return _reply(400, "malformed", reason="event fields not found")
+            raise IntakeRefused(
+                f"event fields not found ({type(err).__name__})"
+            ) from err
         if not values["topic"]:
-            return _reply(400, "malformed", reason="no event type")
+            raise IntakeRefused("no event type")
         stored_headers = {
             name: value for name, value in headers.items() if storable(value)
         }
         if not storable(payload) or not storable(
             [v for v in values.values() if isinstance(v, str)]
         ):
-            return _reply(400, "malformed", reason="unsupported characters")
-        try:
-            message, created = backend._inbox_receive(
-                payload=payload, headers=stored_headers, **values
-            )
-        except IntakeRefused as err:
-            return _reply(400, "malformed", reason=err.reason)
+            raise IntakeRefused("unsupported characters")
+        message, created = backend._inbox_receive(
+            payload=payload, headers=stored_headers, **values
+        )
         if created:
             return _reply(200, "accepted", id=message.id)
         return _reply(200, "duplicate", id=message.id)

@@ -52,10 +52,14 @@ class TestInputRules(unittest.TestCase):
 
 @tagged("post_install", "-at_install")
 class TestWebhookInputRules(WebhookCase):
-    def assertRefused(self, response, reason):
+    def assertRefused(self, send, reason):
+        with self.assertLogs(WEBHOOK_LOGGER, "WARNING") as logs:
+            response = send()
         self.assertEqual(response.status_code, 400, response.text)
         self.assertIn(reason, response.json()["reason"])
         self.assertFalse(self.messages())
+        self.assertEqual(len(logs.output), 1, "one warning line per refusal")
+        self.assertIn(reason, logs.output[0])
 
     def test_event_times_out_of_range_stored_without_event_time(self):
         for moment in EDGE_TIMES:
@@ -73,22 +77,24 @@ class TestWebhookInputRules(WebhookCase):
                 number.encode()
             )
             self.assertRefused(
-                self.post(body, self.signed_headers(body)), "number out of range"
+                lambda body=body: self.post(body, self.signed_headers(body)),
+                "number out of range",
             )
 
     def test_long_idempotency_key_refused(self):
         self.assertRefused(
-            self.post_signed(self.event(), msg_id=LONG), "idempotency_key is longer"
+            lambda: self.post_signed(self.event(), msg_id=LONG),
+            "idempotency_key is longer",
         )
 
     def test_long_external_id_refused(self):
         self.assertRefused(
-            self.post_signed(self.event(obj_id=LONG)), "external_ref is longer"
+            lambda: self.post_signed(self.event(obj_id=LONG)), "external_ref is longer"
         )
 
     def test_long_event_type_refused(self):
         self.assertRefused(
-            self.post_signed(self.event(event_type=LONG)), "topic is longer"
+            lambda: self.post_signed(self.event(event_type=LONG)), "topic is longer"
         )
 
 
