@@ -140,10 +140,10 @@ def main():
                 "name": f"Bench Shopify {run_id}",
                 "backend_type": "shopify",
                 "webhook_secret": SECRET,
-                "shopify_tax_fallback": "none",
+                "tax_fallback": "none",
             }
         )
-        backend._shopify_get_shipping_product()
+        backend._get_shipping_product()
         token, backend_id = backend.webhook_token, backend.id
 
     # baseline: raw ORM in this process
@@ -190,9 +190,10 @@ def main():
             pipeline_seconds = time.monotonic() - start
         confirmed = common.count(
             registry,
-            """SELECT count(*) FROM integration_shopify_order_binding b
-               JOIN sale_order o ON o.id = b.sale_order_id
-               WHERE b.backend_id = %s AND o.state = 'sale'""",
+            """SELECT count(*) FROM integration_binding b
+               JOIN sale_order o ON o.id = b.res_id
+               WHERE b.backend_id = %s AND b.res_model = 'sale.order'
+                 AND o.state = 'sale'""",
             (backend_id,),
         )
     finally:

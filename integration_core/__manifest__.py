@@ -2,12 +2,12 @@
 {
     "name": "Integration Core",
     "summary": "Durable inbox and outbox for external integrations",
-    "version": "18.0.1.1.0",
+    "version": "18.0.1.2.0",
     "category": "Integrations",
     "website": "https://github.com/integration-suite/integration-suite",
     "author": "Integration Suite contributors",
     "license": "LGPL-3",
-    "depends": ["mail", "queue_job", "sale_stock", "account"],
+    "depends": ["mail", "queue_job", "sale_stock", "stock_delivery", "account"],
     "data": [
         "security/integration_security.xml",
         "security/ir.model.access.csv",
@@ -18,6 +18,7 @@
         "data/ir_cron_monitoring_data.xml",
         "views/integration_retry_policy_views.xml",
         "views/integration_backend_views.xml",
+        "views/integration_backend_sales_views.xml",
         "wizards/integration_message_ignore_wizard_views.xml",
         "views/integration_inbox_message_views.xml",
         "views/integration_outbox_message_views.xml",
@@ -32,7 +33,9 @@
         "views/integration_menus.xml",
     ],
     "demo": ["demo/integration_demo.xml"],
-    "external_dependencies": {"python": ["requests>=2.25", "cryptography>=3.4"]},
+    "external_dependencies": {
+        "python": ["requests>=2.25", "cryptography>=3.4", "jsonschema>=4.0"]
+    },
     "assets": {
         "web.assets_tests": ["integration_core/static/tests/tours/*.js"],
     },

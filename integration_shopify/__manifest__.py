@@ -2,7 +2,7 @@
 {
     "name": "Integration Shopify",
     "summary": "Shopify connector on top of Integration Core",
-    "version": "18.0.1.1.0",
+    "version": "18.0.2.0.0",
     "category": "Integrations",
     "website": "https://github.com/integration-suite/integration-suite",
     "author": "Integration Suite contributors",
@@ -10,7 +10,6 @@
     "depends": ["integration_core", "sale_stock"],
     "data": [
         "security/ir.model.access.csv",
-        "data/ir_cron_data.xml",
         "views/integration_backend_views.xml",
     ],
     "demo": ["demo/integration_shopify_demo.xml"],

@@ -6,8 +6,6 @@ These helpers turn a webhook or REST payload into normalised dicts the importer
 writes to Odoo; they are unit-tested without a database.
 """
 
-import hashlib
-import json
 import re
 from collections import namedtuple
 from datetime import datetime
@@ -139,7 +137,40 @@ def normalize_customer(order):
     }
 
 
-# -- orders --------------------------------------------------------------------
+# -- canonical documents -------------------------------------------------------
+# payment statuses of the canonical order; Shopify's others have no equivalent
+PAYMENT_STATUSES = {
+    "pending": "pending",
+    "authorized": "authorized",
+    "partially_paid": "partially_paid",
+    "paid": "paid",
+    "partially_refunded": "partially_refunded",
+    "refunded": "refunded",
+    "voided": "voided",
+    "expired": "voided",
+    "unpaid": "unpaid",
+}
+TRANSACTION_STATUSES = ("success", "pending", "failure", "error")
+
+
+def money_text(value):
+    """A Shopify amount as a canonical decimal string ("19.99")."""
+    return format(to_decimal(value), "f")
+
+
+def _optional(value):
+    value = _clean(value)
+    return value if value not in ("", None) else None
+
+
+def _time_text(value):
+    """A Shopify time as it is (ISO 8601 with an offset), checked readable."""
+    if not value:
+        return None
+    parse_datetime(value)
+    return str(value).strip()
+
+
 def _allocated(item):
     return sum(
         (to_decimal(a.get("amount")) for a in item.get("discount_allocations") or ()),
@@ -147,46 +178,49 @@ def _allocated(item):
     )
 
 
-def _tax_keys(item):
-    keys = []
+def _taxes(item):
+    taxes = []
     for tax in item.get("tax_lines") or ():
-        rate = to_decimal(tax.get("rate"))
-        keys.append(
-            TaxKey(
-                _clean(tax.get("title")),
-                float((rate * 100).quantize(Decimal("0.0001"))),
-            )
-        )
-    return tuple(keys)
+        rate = (to_decimal(tax.get("rate")) * 100).quantize(Decimal("0.0001"))
+        value = {
+            "name": _clean(tax.get("title")),
+            "rate": format(rate.normalize(), "f"),
+        }
+        if tax.get("price") not in (None, ""):
+            value["amount"] = money_text(tax["price"])
+        taxes.append(value)
+    return taxes
 
 
-def normalize_line(item, digits=2):
+def _address(address, email=None):
+    address = normalize_address(address, email)
+    return (
+        {key: _optional(value) for key, value in address.items()} if address else None
+    )
+
+
+def _line(item):
     quantity = to_decimal(item.get("quantity"))
-    price = to_decimal(item.get("price"))
     discount = _allocated(item)
     if not discount and item.get("total_discount"):
         discount = to_decimal(item.get("total_discount"))
-    gross = price * quantity
     return {
-        "line_id": str(item.get("id")),
-        "sku": _clean(item.get("sku")),
+        "external_id": str(item.get("id")),
+        "sku": _optional(item.get("sku")),
         "name": _clean(item.get("name") or item.get("title")),
-        "title": _clean(item.get("title") or item.get("name")),
         "variant_id": str(item["variant_id"]) if item.get("variant_id") else None,
         "product_id": str(item["product_id"]) if item.get("product_id") else None,
-        "quantity": float(quantity),
-        "price_unit": money(price, digits),
-        "discount_amount": money(discount, digits),
-        # percent on the gross amount; Odoo rounds it to its Discount precision
-        "discount_percent": float(discount / gross * 100)
-        if gross and discount
-        else 0.0,
-        "taxes": _tax_keys(item) if item.get("taxable", True) else (),
+        "quantity": int(quantity)
+        if quantity == quantity.to_integral()
+        else float(quantity),
+        "unit_price": money_text(item.get("price")),
+        "discount_amount": money_text(discount),
+        "taxes": _taxes(item) if item.get("taxable", True) else [],
         "requires_shipping": bool(item.get("requires_shipping", True)),
     }
 
 
-def normalize_shipping(item, digits=2):
+def _shipping_line(item):
     price = to_decimal(item.get("price"))
     discounted = (
         to_decimal(item["discounted_price"])
@@ -194,106 +228,82 @@ def normalize_shipping(item, digits=2):
         else price - _allocated(item)
     )
     return {
-        "line_id": str(item.get("id")),
-        "title": _clean(item.get("title")) or _clean(item.get("code")) or "Shipping",
-        "code": _clean(item.get("code")),
-        "price": money(discounted, digits),
-        "taxes": _tax_keys(item),
+        "external_id": str(item.get("id")),
+        "name": _clean(item.get("title")) or _clean(item.get("code")) or "Shipping",
+        "code": _optional(item.get("code")),
+        "price": format(discounted, "f"),
+        "taxes": _taxes(item),
     }
 
 
-def normalize_order(order, digits=2):
-    """Everything the importer needs from an order payload, normalised."""
+def to_canonical_order(order):
+    """The canonical ``order`` document of a Shopify order payload.
+
+    :raises ValueError: the payload is not an order Shopify would send
+    """
     if not order.get("id"):
         raise ValueError("order payload without id")
     email = order.get("email") or order.get("contact_email")
+    customer = normalize_customer(order)
+    totals = {"total": money_text(order.get("total_price"))}
+    for key, field in (("subtotal", "subtotal_price"), ("tax", "total_tax")):
+        if order.get(field) not in (None, ""):
+            totals[key] = money_text(order[field])
+    status = PAYMENT_STATUSES.get(_clean(order.get("financial_status")))
     return {
-        "id": str(order["id"]),
+        "schema_version": "1.0",
+        "external_id": str(order["id"]),
         "name": _clean(order.get("name"))
         or f"#{order.get('order_number') or order['id']}",
+        "channel": "shopify",
         "currency": _clean(
             order.get("currency") or order.get("presentment_currency")
         ).upper(),
-        "created_at": parse_datetime(order.get("created_at")),
-        "updated_at": parse_datetime(
-            order.get("updated_at") or order.get("created_at")
-        ),
-        "cancelled_at": parse_datetime(order.get("cancelled_at")),
-        "cancel_reason": _clean(order.get("cancel_reason")),
-        "financial_status": _clean(order.get("financial_status")),
-        "fulfillment_status": _clean(order.get("fulfillment_status")),
+        "created_at": _time_text(order.get("created_at")),
+        "updated_at": _time_text(order.get("updated_at") or order.get("created_at")),
         "taxes_included": bool(order.get("taxes_included")),
-        "location_id": str(order["location_id"]) if order.get("location_id") else None,
-        "note": _clean(order.get("note")),
-        "customer": normalize_customer(order),
-        "billing_address": normalize_address(order.get("billing_address"), email),
-        "shipping_address": normalize_address(order.get("shipping_address"), email),
-        "lines": [
-            normalize_line(item, digits) for item in order.get("line_items") or ()
+        "customer": {
+            "external_id": customer["shopify_id"],
+            "name": _optional(customer["name"]),
+            "email": _optional(customer["email"]),
+            "phone": _optional(customer["phone"]),
+            "guest": customer["guest"],
+        },
+        "billing_address": _address(order.get("billing_address"), email),
+        "shipping_address": _address(order.get("shipping_address"), email),
+        "lines": [_line(item) for item in order.get("line_items") or ()],
+        "shipping_lines": [
+            _shipping_line(item) for item in order.get("shipping_lines") or ()
         ],
-        "shipping": [
-            normalize_shipping(item, digits)
-            for item in order.get("shipping_lines") or ()
-        ],
-        "gateways": list(order.get("payment_gateway_names") or ()),
-        # None: the payload has no total to check the order against
-        "total_price": money(order["total_price"], digits)
-        if order.get("total_price") not in (None, "")
-        else None,
+        "totals": totals,
+        "payment": dict(
+            {"status": status} if status else {},
+            gateways=list(order.get("payment_gateway_names") or ()),
+        ),
+        "location": str(order["location_id"]) if order.get("location_id") else None,
+        "note": _optional(order.get("note")),
     }
 
 
-def lines_digest(normalized):
-    """Fingerprint of what an order's lines would write to Odoo: equal digests
-    mean an update changes nothing the sale order shows."""
-    data = {
-        "lines": [
-            (
-                line["line_id"],
-                line["sku"],
-                line["quantity"],
-                line["price_unit"],
-                line["discount_amount"],
-                [list(t) for t in line["taxes"]],
-            )
-            for line in normalized["lines"]
-        ],
-        "shipping": [
-            (s["title"], s["price"], [list(t) for t in s["taxes"]])
-            for s in normalized["shipping"]
-        ],
-        "currency": normalized["currency"],
-        "shipping_address": normalized["shipping_address"],
+def to_canonical_cancellation(order):
+    """The ``order.cancellation`` document of a cancelled order, or None."""
+    if not order.get("cancelled_at"):
+        return None
+    return {
+        "schema_version": "1.0",
+        "external_id": str(order["id"]),
+        "name": _clean(order.get("name")) or str(order["id"]),
+        "channel": "shopify",
+        "cancelled_at": _time_text(order["cancelled_at"]),
+        "reason": _optional(order.get("cancel_reason")),
     }
-    return hashlib.sha256(
-        json.dumps(data, sort_keys=True, default=str).encode()
-    ).hexdigest()
 
 
-def describe_changes(old_lines, normalized):
-    """Human-readable differences between stored lines (``{line_id: (sku, qty,
-    price)}``) and an incoming order, for the review activity."""
-    changes = []
-    new = {line["line_id"]: line for line in normalized["lines"]}
-    for line_id, (sku, qty, price) in sorted(old_lines.items()):
-        line = new.get(line_id)
-        if line is None:
-            changes.append(f"line {sku or line_id} removed")
-        elif line["quantity"] != qty or line["price_unit"] != price:
-            changes.append(
-                f"line {sku or line_id}: quantity {qty:g} → {line['quantity']:g}, "
-                f"price {price} → {line['price_unit']}"
-            )
-    for line_id, line in new.items():
-        if line_id not in old_lines:
-            changes.append(
-                f"line {line['sku'] or line_id} added ({line['quantity']:g})"
-            )
-    return changes
+def to_canonical_refund(refund):
+    """The canonical ``refund`` document of a ``refunds/create`` payload.
 
-
-# -- refunds -------------------------------------------------------------------
-def normalize_refund(refund, digits=2):
+    :raises ValueError: the payload is not a refund Shopify would send
+    """
     if not refund.get("id") or not refund.get("order_id"):
         raise ValueError("refund payload without id or order_id")
     lines = []
@@ -301,19 +311,16 @@ def normalize_refund(refund, digits=2):
         restock_type = _clean(item.get("restock_type")) or (
             "legacy_restock" if refund.get("restock") else "no_restock"
         )
+        quantity = to_decimal(item.get("quantity"))
         lines.append(
             {
-                "line_item_id": str(
+                "line_external_id": str(
                     item.get("line_item_id") or (item.get("line_item") or {}).get("id")
                 ),
-                "quantity": float(to_decimal(item.get("quantity"))),
-                "restock_type": restock_type,
+                "quantity": int(quantity)
+                if quantity == quantity.to_integral()
+                else float(quantity),
                 "restock": restock_type in RESTOCK_TYPES,
-                "subtotal": money(item.get("subtotal"), digits),
-                "total_tax": money(item.get("total_tax"), digits),
-                "location_id": str(item["location_id"])
-                if item.get("location_id")
-                else None,
             }
         )
     shipping = Decimal(0)
@@ -330,26 +337,33 @@ def normalize_refund(refund, digits=2):
                 or item.get("amount")
             )
         )
-    transactions = [
-        {
-            "gateway": _clean(t.get("gateway")),
-            "amount": money(t.get("amount"), digits),
-            "kind": _clean(t.get("kind")),
-            "status": _clean(t.get("status")),
+    transactions = []
+    for transaction in refund.get("transactions") or ():
+        status = _clean(transaction.get("status"))
+        value = {
+            "kind": _clean(transaction.get("kind")) or "refund",
+            "gateway": _clean(transaction.get("gateway")),
+            "amount": money_text(transaction.get("amount")),
         }
-        for t in refund.get("transactions") or ()
-    ]
-    return {
-        "id": str(refund["id"]),
-        "order_id": str(refund["order_id"]),
-        "created_at": parse_datetime(
-            refund.get("created_at") or refund.get("processed_at")
-        ),
-        "note": _clean(refund.get("note")),
+        if status:
+            value["status"] = status if status in TRANSACTION_STATUSES else "error"
+        if transaction.get("id"):
+            value["external_id"] = str(transaction["id"])
+        transactions.append(value)
+    created_at = refund.get("created_at") or refund.get("processed_at")
+    document = {
+        "schema_version": "1.0",
+        "external_id": str(refund["id"]),
+        "order_external_id": str(refund["order_id"]),
+        "channel": "shopify",
         "lines": lines,
-        "shipping_amount": money(shipping, digits),
+        "shipping_amount": format(shipping, "f"),
         "transactions": transactions,
+        "note": _optional(refund.get("note")),
     }
+    if created_at:
+        document["created_at"] = _time_text(created_at)
+    return document
 
 
 # -- REST protocol -------------------------------------------------------------

@@ -218,6 +218,7 @@ class IntegrationWebhookController(http.Controller):
             ) from err
         if not values["topic"]:
             raise IntakeRefused("no event type")
+        backend._check_payload(values["topic"], payload)
         stored_headers = {
             name: value for name, value in headers.items() if storable(value)
         }

@@ -3,6 +3,15 @@ from . import integration_secret
 from . import integration_secret_mixin
 from . import integration_backend
 from . import integration_backend_outbound
+from . import integration_backend_commerce
+from . import integration_binding
+from . import integration_tax_map
+from . import integration_payment_map
+from . import integration_importer
+from . import integration_order_importer
+from . import integration_refund_importer
+from . import integration_payment_importer
+from . import integration_shipment_importer
 from . import integration_message_mixin
 from . import integration_message_attempt
 from . import integration_inbox_message
@@ -13,6 +22,7 @@ from . import integration_message_trace
 from . import integration_reconciliation_run
 from . import integration_reconciliation_line
 from . import sale_order
+from . import sale_order_line
 from . import stock_picking
 from . import account_move
 from . import account_payment

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 
 from odoo import api, fields, models, tools
+from odoo.exceptions import ValidationError
 
 from ..exceptions import SignatureError
 from ..intake_rules import parse_event_time
@@ -19,6 +20,21 @@ DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 HARD_MAX_BODY_BYTES = 16 * 1024 * 1024
 # Topic every backend type accepts and processes as a no-op.
 PING_TOPIC = "integration.ping"
+# Type of the backends of an uninstalled connector (see set_connector_removed).
+REMOVED_TYPE = "removed"
+
+
+def set_connector_removed(backends):
+    """``ondelete`` policy of a connector's ``backend_type`` value.
+
+    Uninstalling the connector archives its backends as type ``removed`` instead
+    of deleting them, which would cascade to their messages and attempts. Use it
+    as ``ondelete={"shopify": set_connector_removed}``.
+    """
+    # sudo: the uninstalling administrator need not be an integration manager
+    backends.sudo().with_context(integration_connector_removed=True).write(
+        {"backend_type": REMOVED_TYPE, "active": False}
+    )
 
 
 class IntegrationBackend(models.Model):
@@ -35,7 +51,10 @@ class IntegrationBackend(models.Model):
 
     name = fields.Char(required=True, tracking=True)
     backend_type = fields.Selection(
-        selection=[("generic", "Generic (Standard Webhooks)")],
+        selection=[
+            ("generic", "Generic (Standard Webhooks)"),
+            (REMOVED_TYPE, "Connector uninstalled"),
+        ],
         required=True,
         default="generic",
         tracking=True,
@@ -114,6 +133,20 @@ class IntegrationBackend(models.Model):
     _sql_constraints = [
         ("webhook_token_unique", "unique(webhook_token)", "Webhook tokens are unique.")
     ]
+
+    @api.constrains("backend_type")
+    def _check_backend_type_removed(self):
+        # only set_connector_removed() gives this type: a backend given it by
+        # hand would refuse every webhook
+        if self.env.context.get("integration_connector_removed"):
+            return
+        if any(backend.backend_type == REMOVED_TYPE for backend in self):
+            raise ValidationError(
+                self.env._(
+                    "Backends get the type “Connector uninstalled” when their "
+                    "connector is uninstalled; choose another type."
+                )
+            )
 
     @api.depends("webhook_token")
     def _compute_webhook_url(self):

@@ -66,6 +66,20 @@ class IntegrationBackend(models.Model):
         default=48,
         help="Each scheduled run compares this many hours back from now.",
     )
+    reconcile_from_checkpoint = fields.Boolean(
+        string="Continue from last run",
+        help="Each scheduled run checks from where the last successful one "
+        "ended, instead of a fixed period back from now.",
+    )
+    reconcile_checkpoint = fields.Datetime(
+        string="Reconciled Until",
+        help="End of the last successful run continuing from the last one.",
+    )
+    reconcile_auto_heal = fields.Boolean(
+        string="Heal automatically",
+        help="What a scheduled run finds missing or mismatched is received "
+        "again at once, through the inbox.",
+    )
     reconcile_cron_id = fields.Many2one(
         "ir.cron", readonly=True, copy=False, ondelete="set null"
     )
@@ -448,9 +462,32 @@ class IntegrationBackend(models.Model):
                 )
 
     def _cron_reconcile(self):
-        """Scheduled reconciliation of the last ``reconcile_window_hours``."""
-        for backend in self.filtered("active"):
-            self.env["integration.reconciliation.run"]._run_for(backend)
+        """Scheduled reconciliation: the last ``reconcile_window_hours``, or from
+        the checkpoint on; healed at once when the backend says so."""
+        Run = self.env["integration.reconciliation.run"]
+        for backend in self.filtered(lambda b: b.active and not b.paused):
+            if backend.reconcile_from_checkpoint:
+                backend._reconcile_from_checkpoint()
+            else:
+                Run._run_for(backend, heal=backend.reconcile_auto_heal)
+
+    def _reconcile_from_checkpoint(self, date_to=None):
+        """One run from the checkpoint (else the window) to ``date_to`` (now);
+        the checkpoint moves on only when the run succeeds.
+
+        :returns: the ``integration.reconciliation.run``
+        """
+        self.ensure_one()
+        date_to = date_to or fields.Datetime.now()
+        run = self.env["integration.reconciliation.run"]._run_for(
+            self,
+            date_from=self.reconcile_checkpoint or None,
+            date_to=date_to,
+            heal=self.reconcile_auto_heal,
+        )
+        if run.state == "done":
+            self.reconcile_checkpoint = date_to
+        return run
 
     # -- metrics -------------------------------------------------------------------
     @api.model

@@ -231,14 +231,33 @@ class IntegrationBackend(models.Model):
             ) from err
         return response
 
+    def _get_outbox_preparer(self, topic):
+        """Return the callable building the call of outbound messages of
+        ``topic``, or None (the default call). Same idiom as inbound handlers:
+        the default looks ``topic`` up in :meth:`_get_outbox_preparer_methods`.
+        """
+        self.ensure_one()
+        method_name = self._get_outbox_preparer_methods().get(topic)
+        return getattr(self, method_name) if method_name else None
+
+    def _get_outbox_preparer_methods(self):
+        """Map each outbound topic of this backend's type to a backend method
+        name taking the message and returning the call (see
+        :meth:`_outbox_prepare_request`). Connectors extend ``super()``'s dict.
+        """
+        return {}
+
     def _outbox_prepare_request(self, message):
         """The call delivering ``message``: a dict with ``method``, ``path`` (relative
         to ``api_base_url``) or ``url``, and optional ``json``, ``params``, ``headers``.
 
-        The default POSTs the payload to ``<api_base_url>/<topic>``; connectors
-        override it per topic and may make preliminary calls with
-        :meth:`_http_request`.
+        The topic's preparer builds it (it may make preliminary calls with
+        :meth:`_http_request`); without one, the payload is POSTed to
+        ``<api_base_url>/<topic>``.
         """
+        preparer = self._get_outbox_preparer(message.topic)
+        if preparer is not None:
+            return preparer(message)
         return {"method": "POST", "path": message.topic, "json": message.payload}
 
     def _outbox_handle_response(self, message, response):

@@ -65,8 +65,9 @@ class IntegrationReconciliationRun(models.Model):
             run.healed_count = len(lines.filtered("healed"))
 
     @api.model
-    def _run_for(self, backend, date_from=None, date_to=None):
-        """Create and execute a run of ``backend`` (default: its configured window)."""
+    def _run_for(self, backend, date_from=None, date_to=None, heal=False):
+        """Create and execute a run of ``backend`` (default: its configured
+        window); ``heal``: receive what it finds through the inbox at once."""
         date_to = date_to or fields.Datetime.now()
         date_from = date_from or date_to - timedelta(
             hours=backend.reconcile_window_hours or 24
@@ -75,6 +76,8 @@ class IntegrationReconciliationRun(models.Model):
             {"backend_id": backend.id, "date_from": date_from, "date_to": date_to}
         )
         run.action_run()
+        if heal and run.state == "done":
+            run.action_heal()
         return run
 
     def action_run(self):

@@ -1,6 +1,6 @@
 from odoo import api, fields, models
 
-from .. import secrets as secret_box
+from .. import secret_crypto as secret_box
 
 
 class IntegrationSecret(models.Model):

@@ -1,6 +1,6 @@
 from odoo import api, fields, models
 
-from .. import secrets as secret_box
+from .. import secret_crypto as secret_box
 
 
 def SecretField(string=None, **kwargs):  # noqa: N802 (reads like a field class)

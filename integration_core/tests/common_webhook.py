@@ -1,17 +1,18 @@
-"""Helpers for webhook tests: a generic backend with a Standard Webhooks secret."""
+"""Helpers for webhook tests: a generic backend with a Standard Webhooks secret.
 
-import base64
+Built on the test kit of ``common.py``; ``new_whsec`` is re-exported from it.
+"""
+
 import json
-import time
-import uuid
 
 from odoo.tests import HttpCase
 
-from odoo.addons.integration_core.signatures import sign_standard_webhook
-
-
-def new_whsec():
-    return "whsec_" + base64.b64encode(uuid.uuid4().bytes + uuid.uuid4().bytes).decode()
+from .common import (
+    new_whsec,
+    post_webhook,
+    standard_webhook_headers,
+    webhook_path,
+)
 
 
 class WebhookCase(HttpCase):
@@ -27,9 +28,9 @@ class WebhookCase(HttpCase):
         )
 
     def url(self, backend=None):
-        return f"/integration/webhook/{(backend or self.backend).webhook_token}"
+        return webhook_path(backend or self.backend)
 
-    def event(self, event_type="order.created", obj_id="42", **data):
+    def event(self, event_type="item.created", obj_id="42", **data):
         return {
             "type": event_type,
             "timestamp": "2026-01-02T03:04:05Z",
@@ -37,29 +38,12 @@ class WebhookCase(HttpCase):
         }
 
     def signed_headers(self, body, msg_id=None, timestamp=None, secret=None, **extra):
-        msg_id = msg_id or f"msg_{uuid.uuid4().hex}"
-        timestamp = int(time.time()) if timestamp is None else timestamp
-        headers = {
-            "Content-Type": "application/json",
-            "webhook-id": msg_id,
-            "webhook-timestamp": str(timestamp),
-            "webhook-signature": sign_standard_webhook(
-                secret or self.secret, msg_id, timestamp, body
-            ),
-        }
-        headers.update(extra)
-        return headers
+        return standard_webhook_headers(
+            secret or self.secret, body, msg_id=msg_id, timestamp=timestamp, **extra
+        )
 
     def post(self, body, headers=None, backend=None):
-        if not isinstance(body, bytes | str):
-            body = json.dumps(body).encode()
-        # url_open turns an empty body into a GET: post explicitly
-        return self.opener.post(
-            self.base_url() + self.url(backend),
-            data=body,
-            headers=headers or {},
-            timeout=30,
-        )
+        return post_webhook(self, backend or self.backend, body, headers)
 
     def post_signed(self, payload, backend=None, **header_kwargs):
         body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()

@@ -131,6 +131,16 @@ class TestConcurrentProcessing(TransactionCase):
                 for n in (1, 2)
             ]
             self.backend_id, self.policy_id = backend.id, policy.id
+            # as queue_job runs them: their jobs are started, a retry is a new job
+            cr.execute(
+                "UPDATE queue_job SET state = 'started' WHERE identity_key IN %s",
+                (
+                    tuple(
+                        f"integration.inbox.message:{message_id}"
+                        for message_id in self.message_ids
+                    ),
+                ),
+            )
         self.addCleanup(self._cleanup)
 
     def _cleanup(self):
@@ -170,10 +180,6 @@ class TestConcurrentProcessing(TransactionCase):
                 with self.registry.cursor() as cr:
                     env = api.Environment(cr, SUPERUSER_ID, {})
                     message = env["integration.inbox.message"].browse(message_id)
-                    # as queue_job runs it: its job is started, a retry is a new job
-                    env["queue.job"].search(
-                        [("identity_key", "=", message._job_identity())]
-                    ).write({"state": "started"})
                     outcomes[message_id] = message._job_process()
             except Exception as err:  # noqa: BLE001
                 errors.append(err)

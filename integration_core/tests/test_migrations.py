@@ -1,18 +1,7 @@
-import importlib.util
-import os
-
 from odoo.tests import TransactionCase, tagged
 from odoo.tools.sql import index_exists
 
-MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations")
-
-
-def load_migration(version, name):
-    path = os.path.join(MIGRATIONS, version, f"{name}.py")
-    spec = importlib.util.spec_from_file_location(f"migration_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from .common import load_migration
 
 
 @tagged("post_install", "-at_install")
@@ -31,5 +20,7 @@ class TestMessageIndexes(TransactionCase):
             "CREATE INDEX integration_inbox_message__topic_index "
             "ON integration_inbox_message (topic)"
         )
-        load_migration("18.0.1.1.0", "post-migration").migrate(cr, "18.0.1.0.0")
+        load_migration(__name__, "18.0.1.1.0", "post-migration").migrate(
+            cr, "18.0.1.0.0"
+        )
         self.assertFalse(index_exists(cr, "integration_inbox_message__topic_index"))

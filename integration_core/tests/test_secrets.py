@@ -11,7 +11,7 @@ from odoo.exceptions import AccessError
 from odoo.tests import TransactionCase, new_test_user, tagged
 from odoo.tools import config
 
-from odoo.addons.integration_core import secrets as secret_box
+from odoo.addons.integration_core import secret_crypto as secret_box
 from odoo.addons.integration_core.exceptions import EncryptionKeyMissing
 
 SECRET = "whsec_c2VjcmV0LXRoYXQtbXVzdC1uZXZlci1sZWFr"

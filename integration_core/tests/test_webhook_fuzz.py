@@ -134,7 +134,7 @@ class TestWebhookFuzz(WebhookCase):
     )
     def test_signed_extreme_values_never_5xx(self, moment, number, key, ref):
         body = (
-            '{"type": "order.created", "timestamp": %s, "data": {"id": %s, '
+            '{"type": "item.created", "timestamp": %s, "data": {"id": %s, '
             '"total": %s}}' % (json.dumps(moment), json.dumps(ref), number)
         ).encode()
         headers = self.signed_headers(body, msg_id=key)

@@ -73,7 +73,7 @@ class TestWebhookInputRules(WebhookCase):
 
     def test_numbers_beyond_float_range_refused(self):
         for number in ("1e400", "-1e400"):
-            body = b'{"type": "order.created", "data": {"id": "1", "total": %s}}' % (
+            body = b'{"type": "item.created", "data": {"id": "1", "total": %s}}' % (
                 number.encode()
             )
             self.assertRefused(

@@ -37,9 +37,9 @@ class TestWebhookRoute(WebhookCase):
         message = self.messages()
         self.assertEqual(response.json(), {"status": "accepted", "id": message.id})
         self.assertEqual(message.idempotency_key, "msg_good")
-        self.assertEqual(message.topic, "order.created")
+        self.assertEqual(message.topic, "item.created")
         self.assertEqual(message.external_ref, "42")
-        self.assertEqual(message.sequence_key, "order:42")
+        self.assertEqual(message.sequence_key, "item:42")
         self.assertEqual(
             message.event_at, fields.Datetime.to_datetime("2026-01-02 03:04:05")
         )
@@ -83,7 +83,7 @@ class TestWebhookRoute(WebhookCase):
 
     def test_signature_over_raw_bytes(self):
         # same JSON, other bytes: the signature covers the bytes received
-        body = b'{ "type" : "order.created",  "data": {"id": "7"} }'
+        body = b'{ "type" : "item.created",  "data": {"id": "7"} }'
         response = self.post_signed(body)
         self.assertEqual(response.status_code, 200)
         self.assertEqual(self.messages().external_ref, "7")

@@ -3,6 +3,9 @@ import logging
 from odoo import api, fields, models
 
 from odoo.addons.integration_core.exceptions import PermanentError, SignatureError
+from odoo.addons.integration_core.models.integration_backend import (
+    set_connector_removed,
+)
 from odoo.addons.integration_core.models.integration_secret_mixin import (
     SecretField,
     SecretSetField,
@@ -33,7 +36,8 @@ class IntegrationBackend(models.Model):
     _inherit = "integration.backend"
 
     backend_type = fields.Selection(
-        selection_add=[("shopify", "Shopify")], ondelete={"shopify": "cascade"}
+        selection_add=[("shopify", "Shopify")],
+        ondelete={"shopify": set_connector_removed},
     )
     # -- connection ------------------------------------------------------------------
     shopify_shop_domain = fields.Char(
@@ -54,87 +58,9 @@ class IntegrationBackend(models.Model):
     shopify_leak_rate = fields.Float(
         string="REST Leak Rate (calls/s)", default=2.0, help="2/s standard, 20/s Plus."
     )
-    # -- orders ----------------------------------------------------------------------
-    shopify_warehouse_id = fields.Many2one("stock.warehouse", string="Warehouse")
-    shopify_team_id = fields.Many2one("crm.team", string="Sales Team")
-    shopify_pricelist_id = fields.Many2one(
-        "product.pricelist",
-        string="Pricelist",
-        help="Used for orders in its currency; orders in another currency use "
-        "(or create) a pricelist of their currency.",
-    )
-    shopify_currency_id = fields.Many2one(
-        related="shopify_pricelist_id.currency_id", string="Currency"
-    )
+    # -- orders (the order settings are the backend's Sales tab) ------------------
     shopify_location_ids = fields.One2many(
         "integration.shopify.location", "backend_id", string="Locations"
-    )
-    shopify_confirm_policy = fields.Selection(
-        [
-            ("confirm", "Confirm at once"),
-            ("paid", "Confirm when paid"),
-            ("quotation", "Leave as quotation"),
-        ],
-        string="Order Confirmation",
-        default="confirm",
-        required=True,
-    )
-    shopify_missing_sku_policy = fields.Selection(
-        [("fail", "Fail the message"), ("create", "Create the product")],
-        string="Unknown SKU",
-        default="fail",
-        required=True,
-    )
-    shopify_guest_partner_id = fields.Many2one(
-        "res.partner",
-        string="Guest Checkout Customer",
-        help="Customer of orders placed without a Shopify account; their "
-        "addresses become its contacts. Empty: match or create by email.",
-    )
-    shopify_shipping_product_id = fields.Many2one(
-        "product.product",
-        string="Shipping Product",
-        domain="[('type', '=', 'service')]",
-    )
-    shopify_discount_policy = fields.Selection(
-        [("line", "Discount on the line"), ("product", "Separate discount line")],
-        string="Discounts",
-        default="line",
-        required=True,
-        help="Separate lines keep the totals exact to the cent; line discounts "
-        "are percentages rounded to the Discount precision.",
-    )
-    shopify_discount_product_id = fields.Many2one(
-        "product.product",
-        string="Discount Product",
-        domain="[('type', '=', 'service')]",
-    )
-    shopify_tax_map_ids = fields.One2many(
-        "integration.shopify.tax.map", "backend_id", string="Tax Mapping"
-    )
-    shopify_tax_fallback = fields.Selection(
-        [
-            ("fail", "Fail the message"),
-            ("rate", "Use a sale tax of the same rate"),
-            ("none", "No tax"),
-        ],
-        string="Unmapped Taxes",
-        default="rate",
-        required=True,
-    )
-    shopify_payment_map_ids = fields.One2many(
-        "integration.shopify.payment.map", "backend_id", string="Payment Gateways"
-    )
-    shopify_post_refunds = fields.Boolean(
-        string="Post Credit Notes",
-        help="Post refund credit notes and pay them through the gateway's journal.",
-    )
-    shopify_reconcile_checkpoint = fields.Datetime(
-        string="Reconciled Until",
-        help="Orders updated after this moment are pulled by the next reconciliation.",
-    )
-    shopify_order_binding_ids = fields.One2many(
-        "integration.shopify.order.binding", "backend_id", string="Shopify Orders"
     )
 
     # -- helpers ---------------------------------------------------------------------
@@ -149,40 +75,22 @@ class IntegrationBackend(models.Model):
             base = f"https://{self.shopify_shop_domain}"
         return f"{base}/admin/api/{self.shopify_api_version}/{path.lstrip('/')}"
 
-    def _shopify_get_service_product(self, field_name, code, name):
-        product = self[field_name]
-        if not product:
-            product = self.env["product.product"].search(
-                [("default_code", "=", code)], limit=1
-            )
-            if not product:
-                product = (
-                    self.env["product.product"]
-                    .sudo()
-                    .create(
-                        {
-                            "name": name,
-                            "default_code": code,
-                            "type": "service",
-                            "sale_ok": True,
-                        }
-                    )
-                )
-            self.sudo()[field_name] = product
-        return product
+    def _get_location_warehouse(self, location):
+        if not self._is_shopify() or not location:
+            return super()._get_location_warehouse(location)
+        return self.shopify_location_ids.filtered(
+            lambda loc: loc.shopify_location_id == location
+        )[:1].warehouse_id
 
-    def _shopify_get_shipping_product(self):
-        return self._shopify_get_service_product(
-            "shopify_shipping_product_id",
-            "SHOPIFY-SHIPPING",
-            self.env._("Shopify shipping"),
-        )
-
-    def _shopify_get_discount_product(self):
-        return self._shopify_get_service_product(
-            "shopify_discount_product_id",
-            "SHOPIFY-DISCOUNT",
-            self.env._("Shopify discount"),
+    def _bind_product(self, product, variant_id):
+        if not self._is_shopify():
+            return super()._bind_product(product, variant_id)
+        return self.env["integration.shopify.product.binding"].create(
+            {
+                "backend_id": self.id,
+                "product_id": product.id,
+                "shopify_variant_id": variant_id,
+            }
         )
 
     # -- webhook intake --------------------------------------------------------------
@@ -275,24 +183,27 @@ class IntegrationBackend(models.Model):
             return TOPIC_PRIORITIES[topic]
         return super()._get_topic_priority(topic)
 
-    def _shopify_importer(self):
-        # the order's own chatter says where it came from; field tracking of an
-        # import is noise and costs a third of the time
-        return (
-            self.env["integration.shopify.importer"]
-            .with_company(self.company_id)
-            .with_context(
-                tracking_disable=True, mail_create_nolog=True, mail_notrack=True
-            )
-        )
+    def _shopify_map(self, to_canonical, payload):
+        """``to_canonical(payload)``; a payload it cannot read fails for good."""
+        try:
+            return to_canonical(payload)
+        except (ValueError, TypeError, AttributeError, KeyError) as err:
+            raise PermanentError(f"payload cannot be mapped: {err}") from err
 
     def _shopify_handle_order(self, message):
         """Every order topic applies the order's latest state: a create, update,
         payment or cancellation delivered late is still applied by the next one."""
-        return self._shopify_importer()._import_order(self, message.payload)
+        order = self._shopify_map(mapping.to_canonical_order, message.payload)
+        cancellation = self._shopify_map(
+            mapping.to_canonical_cancellation, message.payload
+        )
+        if cancellation:
+            cancellation = self._validate_canonical("order.cancellation", cancellation)
+        return self._import_canonical("order", order, cancellation=cancellation)
 
     def _shopify_handle_refund(self, message):
-        return self._shopify_importer()._import_refund(self, message.payload)
+        refund = self._shopify_map(mapping.to_canonical_refund, message.payload)
+        return self._import_canonical("refund", refund)
 
     def _shopify_handle_uninstalled(self, message):
         """The app was removed from the shop: stop taking webhooks and tell people."""
@@ -361,15 +272,23 @@ class IntegrationBackend(models.Model):
             return super()._outbox_supports_idempotency_key()
         return False
 
+    def _get_outbox_preparer_methods(self):
+        methods = super()._get_outbox_preparer_methods()
+        if self._is_shopify():
+            methods.update(
+                {
+                    "inventory/set": "_shopify_prepare_inventory_set",
+                    "fulfillment/create": "_shopify_prepare_fulfillment_create",
+                }
+            )
+        return methods
+
     def _outbox_prepare_request(self, message):
         if not self._is_shopify():
             return super()._outbox_prepare_request(message)
-        method = getattr(
-            self, "_shopify_prepare_%s" % message.topic.replace("/", "_"), None
-        )
-        if method is None:
+        if self._get_outbox_preparer(message.topic) is None:
             raise PermanentError(f"no Shopify request for topic {message.topic}")
-        request = method(message)
+        request = super()._outbox_prepare_request(message)
         request["headers"] = dict(
             request.get("headers") or {}, **self._shopify_headers()
         )
@@ -475,16 +394,24 @@ class IntegrationBackend(models.Model):
         return delay or None
 
     # -- reconciliation --------------------------------------------------------------
-    @api.model
-    def _cron_shopify_reconcile(self):
-        """Pull the orders updated since each Shopify backend's checkpoint."""
-        for backend in self.search([("backend_type", "=", "shopify")]):
-            if backend.paused:
-                continue
-            try:
-                backend._shopify_reconcile_heal()
-            except Exception:  # pylint: disable=broad-except
-                _logger.exception("shopify reconciliation of %s failed", backend.name)
+    # Shopify's hourly pull goes through the core's scheduled reconciliation:
+    # from the last run's end, healed at once, visible in the Reconciliation menu.
+    SHOPIFY_RECONCILE_DEFAULTS = {
+        "reconcile_enabled": True,
+        "reconcile_interval_hours": 1,
+        "reconcile_from_checkpoint": True,
+        "reconcile_auto_heal": True,
+    }
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        vals_list = [
+            dict(self.SHOPIFY_RECONCILE_DEFAULTS, **vals)
+            if vals.get("backend_type") == "shopify"
+            else vals
+            for vals in vals_list
+        ]
+        return super().create(vals_list)
 
     def _shopify_fetch_all(self, path, key, params):
         """Every ``key`` item of a paginated REST listing, following ``Link`` pages."""
@@ -588,11 +515,12 @@ class IntegrationBackend(models.Model):
             return super()._reconcile(date_from, date_to)
         orders = self._shopify_fetch_orders(date_from, date_to)
         bindings = {
-            binding.shopify_id: binding
-            for binding in self.env["integration.shopify.order.binding"].search(
+            binding.external_id: binding
+            for binding in self.env["integration.binding"].search(
                 [
                     ("backend_id", "=", self.id),
-                    ("shopify_id", "in", [str(o["id"]) for o in orders]),
+                    ("res_model", "=", "sale.order"),
+                    ("external_id", "in", [str(o["id"]) for o in orders]),
                 ]
             )
         }
@@ -602,8 +530,8 @@ class IntegrationBackend(models.Model):
             updated_at = mapping.parse_datetime(order.get("updated_at"))
             if (
                 binding
-                and binding.shopify_updated_at
-                and updated_at <= binding.shopify_updated_at
+                and binding.external_updated_at
+                and updated_at <= binding.external_updated_at
             ):
                 continue
             items.append(
@@ -618,22 +546,3 @@ class IntegrationBackend(models.Model):
                 }
             )
         return items
-
-    def _shopify_reconcile_heal(self, date_to=None):
-        """Pull since the checkpoint and feed what is missing to the inbox."""
-        self.ensure_one()
-        date_to = date_to or fields.Datetime.now()
-        items = self._reconcile(self.shopify_reconcile_checkpoint, date_to)
-        messages = self.env["integration.inbox.message"]
-        for item in items:
-            message, _created = self._inbox_receive(
-                item["topic"],
-                item["payload"],
-                item["idempotency_key"],
-                external_ref=item["external_ref"],
-                sequence_key=item["sequence_key"],
-                event_at=item["event_at"],
-            )
-            messages |= message
-        self.shopify_reconcile_checkpoint = date_to
-        return messages

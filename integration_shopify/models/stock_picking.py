@@ -31,21 +31,33 @@ class StockPicking(models.Model):
         company = self.shopify_tracking_company or (carrier and carrier.name)
         return number or None, company or None
 
+    def _shopify_order_binding(self):
+        """The binding of the Shopify order this delivery ships, if any."""
+        self.ensure_one()
+        if not self.sale_id:
+            return self.env["integration.binding"]
+        return self.env["integration.binding"].search(
+            [
+                ("res_model", "=", "sale.order"),
+                ("res_id", "=", self.sale_id.id),
+                ("backend_id.backend_type", "=", "shopify"),
+            ],
+            limit=1,
+        )
+
     def _shopify_enqueue_fulfillments(self):
         """Deliveries of Shopify orders become fulfillments (sent after commit)."""
         for picking in self:
             if picking.picking_type_code != "outgoing" or picking.return_id:
                 continue
-            binding = (
-                picking.sale_id.shopify_binding_ids[:1] if picking.sale_id else None
-            )
+            binding = picking._shopify_order_binding()
             if not binding or not binding.backend_id.active:
                 continue
             lines = {}
             for move in picking.move_ids.filtered(
                 lambda m: m.state == "done" and m.sale_line_id
             ):
-                line_id = move.sale_line_id.shopify_line_id
+                line_id = move.sale_line_id.integration_line_ref
                 if line_id and not line_id.startswith("shipping:"):
                     lines[line_id] = lines.get(line_id, 0) + move.quantity
             if not lines:
@@ -54,7 +66,7 @@ class StockPicking(models.Model):
             binding.backend_id._outbox_enqueue(
                 "fulfillment/create",
                 {
-                    "order_id": binding.shopify_id,
+                    "order_id": binding.external_id,
                     "picking_id": picking.id,
                     "tracking_number": number,
                     "tracking_company": company,
@@ -65,5 +77,5 @@ class StockPicking(models.Model):
                 },
                 idempotency_key=f"fulfillment:{picking.id}",
                 record=picking,
-                external_ref=binding.shopify_id,
+                external_ref=binding.external_id,
             )

@@ -6,6 +6,15 @@ from datetime import timedelta
 from odoo import Command, fields
 from odoo.tests import TransactionCase
 
+from odoo.addons.integration_core.tests.common import (
+    LocalServerMixin,
+    make_backend,
+    make_product,
+    make_retry_policy,
+    make_tax,
+)
+from odoo.addons.integration_core.tests.common import process as process_message
+
 from .. import mapping
 from . import shopify_simulator as sim
 
@@ -14,92 +23,48 @@ ACCESS_TOKEN = "shpat_test_token"
 LOCATION_ID = "70001"
 
 
-class ShopifyCase(TransactionCase):
+class ShopifyCase(LocalServerMixin, TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
         cls.company = cls.env.company
-        cls.policy = cls.env["integration.retry.policy"].create(
-            {
-                "name": "Shopify test policy",
-                "max_attempts": 3,
-                "initial_delay": 30,
-                "backoff_factor": 2.0,
-                "max_delay": 600,
-                "jitter": 0.0,
-            }
-        )
+        cls.policy = make_retry_policy(cls.env, name="Shopify test policy")
         cls.warehouse = cls.env["stock.warehouse"].search(
             [("company_id", "=", cls.company.id)], limit=1
         )
-        cls.tax_vat = cls.env["account.tax"].create(
-            {
-                "name": "Shopify test VAT 20%",
-                "amount": 20.0,
-                "type_tax_use": "sale",
-                "amount_type": "percent",
-                "company_id": cls.company.id,
-            }
+        cls.tax_vat = make_tax(cls.env, 20.0, "Shopify test VAT 20%")
+        cls.tax_gst = make_tax(cls.env, 5.0, "Shopify test GST 5%")
+        cls.backend = make_backend(
+            cls.env,
+            "shopify",
+            name="Test Shopify",
+            retry_policy_id=cls.policy.id,
+            shopify_shop_domain="sim-shop.myshopify.com",
+            shopify_access_token=ACCESS_TOKEN,
+            webhook_secret=WEBHOOK_SECRET,
+            warehouse_id=cls.warehouse.id,
+            tax_fallback="fail",
+            tax_map_ids=[
+                Command.create(
+                    {"title": "VAT", "rate": 20.0, "tax_id": cls.tax_vat.id}
+                ),
+                Command.create({"title": "GST", "rate": 5.0, "tax_id": cls.tax_gst.id}),
+            ],
+            shopify_location_ids=[
+                Command.create(
+                    {
+                        "name": "Main",
+                        "shopify_location_id": LOCATION_ID,
+                        "warehouse_id": cls.warehouse.id,
+                    }
+                )
+            ],
         )
-        cls.tax_gst = cls.env["account.tax"].create(
-            {
-                "name": "Shopify test GST 5%",
-                "amount": 5.0,
-                "type_tax_use": "sale",
-                "amount_type": "percent",
-                "company_id": cls.company.id,
-            }
-        )
-        cls.backend = cls.env["integration.backend"].create(
-            {
-                "name": "Test Shopify",
-                "backend_type": "shopify",
-                "retry_policy_id": cls.policy.id,
-                "shopify_shop_domain": "sim-shop.myshopify.com",
-                "shopify_access_token": ACCESS_TOKEN,
-                "webhook_secret": WEBHOOK_SECRET,
-                "shopify_warehouse_id": cls.warehouse.id,
-                "shopify_tax_fallback": "fail",
-                "shopify_tax_map_ids": [
-                    Command.create(
-                        {"title": "VAT", "rate": 20.0, "tax_id": cls.tax_vat.id}
-                    ),
-                    Command.create(
-                        {"title": "GST", "rate": 5.0, "tax_id": cls.tax_gst.id}
-                    ),
-                ],
-                "shopify_location_ids": [
-                    Command.create(
-                        {
-                            "name": "Main",
-                            "shopify_location_id": LOCATION_ID,
-                            "warehouse_id": cls.warehouse.id,
-                        }
-                    )
-                ],
-            }
-        )
-        cls.products = {}
-        for sku, price in (("SKU-A", 20.0), ("SKU-B", 7.5), ("SKU-C", 100.0)):
-            cls.products[sku] = cls.env["product.product"].create(
-                {
-                    "name": f"Test {sku}",
-                    "default_code": sku,
-                    "list_price": price,
-                    "type": "consu",
-                    "is_storable": True,
-                    "taxes_id": [Command.clear()],
-                }
-            )
-
-    @classmethod
-    def _request_handler(cls, s, r, /, **kw):
-        # Odoo's test guard compares the timeout with a number; the core HTTP
-        # layer passes a (connect, read) tuple
-        if isinstance(kw.get("timeout"), tuple):
-            kw["timeout"] = max(kw["timeout"])
-        return super()._request_handler(s, r, **kw)
+        cls.products = {
+            sku: make_product(cls.env, sku, price)
+            for sku, price in (("SKU-A", 20.0), ("SKU-B", 7.5), ("SKU-C", 100.0))
+        }
 
     # -- inbox ---------------------------------------------------------------------
     def headers_for(self, topic, payload, event_id=None):
@@ -127,17 +92,24 @@ class ShopifyCase(TransactionCase):
             headers=headers,
         )
         if process and message.state in ("queued", "failed"):
-            message._job_process()
+            process_message(message)
         return message
 
-    def order_of(self, payload):
-        binding = self.env["integration.shopify.order.binding"].search(
-            [
-                ("backend_id", "=", self.backend.id),
-                ("shopify_id", "=", str(payload["id"])),
-            ]
+    def order_binding(self, payload):
+        return self.env["integration.binding"]._find(
+            self.backend, "sale.order", payload["id"]
         )
-        return binding.sale_order_id
+
+    def order_of(self, payload):
+        return self.env["integration.binding"]._find_record(
+            self.backend, "sale.order", payload["id"]
+        )
+
+    def order_payment(self, payload):
+        """The customer payment recorded for a paid order, if any."""
+        return self.env["integration.binding"]._find_record(
+            self.backend, "account.payment", f"order:{payload['id']}"
+        )
 
     def deliver_picking(self, order):
         picking = order.picking_ids.filtered(

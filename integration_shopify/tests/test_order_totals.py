@@ -14,10 +14,8 @@ class TestOrderTotals(ShopifyCase):
     def setUpClass(cls):
         super().setUpClass()
         # the shipping product's own tax must never replace the mapped one
-        cls.backend._shopify_get_shipping_product().taxes_id = [
-            Command.set(cls.tax_gst.ids)
-        ]
-        cls.backend.shopify_confirm_policy = "paid"
+        cls.backend._get_shipping_product().taxes_id = [Command.set(cls.tax_gst.ids)]
+        cls.backend.confirm_policy = "paid"
 
     def version(self, first, lines, seconds=10, **kwargs):
         """A later version of order ``first`` with other lines (totals recomputed)."""
@@ -75,7 +73,7 @@ class TestOrderTotals(ShopifyCase):
         self.assertMatchesShopify(order, v1)
 
     def test_total_differing_from_shopify_is_refused_for_review(self):
-        self.backend.shopify_confirm_policy = "confirm"
+        self.backend.confirm_policy = "confirm"
         v1 = self.first([("SKU-A", 1, "10.00")])
         v1["total_price"] = "99.00"
         message = self.deliver("orders/create", v1)

@@ -36,7 +36,7 @@ class TestOrders(ShopifyCase):
         shipping = lines[2]
         self.assertEqual(shipping.name, "Express")
         self.assertEqual(shipping.price_unit, 12.0)
-        self.assertEqual(shipping.product_id, self.backend.shopify_shipping_product_id)
+        self.assertEqual(shipping.product_id, self.backend.shipping_product_id)
         self.assertEqual(lines.mapped("tax_id"), self.tax_vat)
         self.assertAlmostEqual(order.amount_untaxed, 48.0 + 13.5 + 12.0)
         self.assertAlmostEqual(order.amount_total, (48.0 + 13.5 + 12.0) * 1.2)
@@ -45,14 +45,14 @@ class TestOrders(ShopifyCase):
         self.assertEqual(order.warehouse_id, self.warehouse)
 
     def test_separate_discount_lines_are_exact(self):
-        self.backend.shopify_discount_policy = "product"
+        self.backend.discount_policy = "product"
         payload = sim.order_payload(
             [("SKU-A", 3, "9.99", "1.01")], taxes=[("GST", 0.05)]
         )
         self.deliver("orders/create", payload)
         order = self.order_of(payload)
         discount = order.order_line.filtered(
-            lambda line: line.product_id == self.backend.shopify_discount_product_id
+            lambda line: line.product_id == self.backend.discount_product_id
         )
         self.assertEqual(discount.price_unit, -1.01)
         self.assertEqual(discount.tax_id, self.tax_gst)
@@ -75,7 +75,7 @@ class TestOrders(ShopifyCase):
         message = self.deliver("orders/create", payload)
         self.assertEqual(message.state, "dead")
         self.assertIn("Sales tax", message.last_error)
-        self.backend.shopify_tax_fallback = "rate"
+        self.backend.tax_fallback = "rate"
         message.action_retry_now()
         message._job_process()
         self.assertEqual(message.state, "done", message.last_error)
@@ -95,7 +95,7 @@ class TestOrders(ShopifyCase):
         self.assertEqual(len(self.order_of(payload).order_line), 2)
 
     def test_missing_sku_create_policy(self):
-        self.backend.shopify_missing_sku_policy = "create"
+        self.backend.missing_sku_policy = "create"
         payload = sim.order_payload([("NEW-SKU", 2, "15.00")])
         message = self.deliver("orders/create", payload)
         self.assertEqual(message.state, "done", message.last_error)
@@ -111,7 +111,7 @@ class TestOrders(ShopifyCase):
 
     def test_guest_checkout(self):
         guest = self.env["res.partner"].create({"name": "Shopify guests"})
-        self.backend.shopify_guest_partner_id = guest
+        self.backend.guest_partner_id = guest
         payload = sim.order_payload(
             [("SKU-A", 1, "10")],
             customer=False,
@@ -132,7 +132,7 @@ class TestOrders(ShopifyCase):
         self.assertEqual(order.partner_shipping_id.city, "Leeds")
         self.assertEqual(order.partner_shipping_id.country_id.code, "GB")
         # without a guest partner: matched by email, then phone
-        self.backend.shopify_guest_partner_id = False
+        self.backend.guest_partner_id = False
         known = self.env["res.partner"].create(
             {"name": "Known", "phone": "+44 20 7946 0000"}
         )
@@ -195,14 +195,17 @@ class TestOrders(ShopifyCase):
         self.assertEqual(first, second)
         self.assertEqual(second.duplicate_count, 1)
         self.assertEqual(
-            self.env["integration.shopify.order.binding"].search_count(
-                [("shopify_id", "=", str(payload["id"]))]
+            self.env["integration.binding"].search_count(
+                [
+                    ("res_model", "=", "sale.order"),
+                    ("external_id", "=", str(payload["id"])),
+                ]
             ),
             1,
         )
 
     def test_updates_out_of_order_never_regress(self):
-        self.backend.shopify_confirm_policy = "quotation"
+        self.backend.confirm_policy = "quotation"
         v1 = sim.order_payload([("SKU-A", 1, "10")])
         v2 = sim.bump(v1, seconds=10)
         v2["line_items"][0]["quantity"] = 2
@@ -224,7 +227,7 @@ class TestOrders(ShopifyCase):
         self.assertEqual(len(order.order_line), 1)
 
     def test_update_rewrites_quotation(self):
-        self.backend.shopify_confirm_policy = "quotation"
+        self.backend.confirm_policy = "quotation"
         v1 = sim.order_payload([("SKU-A", 1, "10"), ("SKU-B", 1, "5")])
         self.deliver("orders/create", v1)
         order = self.order_of(v1)
@@ -256,7 +259,7 @@ class TestOrders(ShopifyCase):
         self.assertEqual(len(order.activity_ids), 1)
 
     def test_confirm_when_paid(self):
-        self.backend.shopify_confirm_policy = "paid"
+        self.backend.confirm_policy = "paid"
         v1 = sim.order_payload([("SKU-A", 1, "10")], financial_status="pending")
         self.deliver("orders/create", v1)
         order = self.order_of(v1)
@@ -268,20 +271,17 @@ class TestOrders(ShopifyCase):
         journal = self.env["account.journal"].create(
             {"name": "Shopify Payments", "code": "SHPAY", "type": "bank"}
         )
-        self.backend.shopify_payment_map_ids = [
+        self.backend.payment_map_ids = [
             Command.create({"gateway": "shopify_payments", "journal_id": journal.id})
         ]
         v1 = sim.order_payload(
             [("SKU-A", 2, "10")], shipping=("Standard", "5"), financial_status="pending"
         )
         self.deliver("orders/create", v1)
-        binding = self.env["integration.shopify.order.binding"].search(
-            [("shopify_id", "=", str(v1["id"]))]
-        )
-        self.assertFalse(binding.payment_id, "nothing paid yet")
+        self.assertFalse(self.order_payment(v1), "nothing paid yet")
         paid = sim.bump(v1, financial_status="paid")
         message = self.deliver("orders/paid", paid)
-        payment = binding.payment_id
+        payment = self.order_payment(v1)
         self.assertRecordValues(
             payment,
             [
@@ -310,11 +310,8 @@ class TestOrders(ShopifyCase):
     def test_paid_through_unmapped_gateway_records_no_payment(self):
         v1 = sim.order_payload([("SKU-A", 1, "10")], gateway="manual")
         self.deliver("orders/create", v1)
-        binding = self.env["integration.shopify.order.binding"].search(
-            [("shopify_id", "=", str(v1["id"]))]
-        )
-        self.assertEqual(binding.financial_status, "paid")
-        self.assertFalse(binding.payment_id)
+        self.assertEqual(self.order_binding(v1).external_status, "paid")
+        self.assertFalse(self.order_payment(v1))
 
     def test_cancel_before_delivery(self):
         v1 = sim.order_payload([("SKU-A", 1, "10")])

@@ -43,12 +43,12 @@ class TestReconcile(ShopifyCase):
         self.assertIn("updated_at_min", pages[0]["query"])
         self.assertIn("page_info", pages[1]["query"])
 
-        self.backend.shopify_reconcile_checkpoint = fields.Datetime.now() - timedelta(
-            hours=1
-        )
-        messages = self.backend._shopify_reconcile_heal(
+        self.backend.reconcile_checkpoint = fields.Datetime.now() - timedelta(hours=1)
+        run = self.backend._reconcile_from_checkpoint(
             date_to=fields.Datetime.now() + timedelta(minutes=1)
         )
+        self.assertEqual(run.state, "done", run.error)
+        messages = run.line_ids.inbox_message_id
         self.assertEqual(len(messages), 2)
         missed_message = messages.filtered(
             lambda m: m.external_ref == str(missed["id"])
@@ -62,11 +62,27 @@ class TestReconcile(ShopifyCase):
             message._job_process()
             self.assertEqual(message.state, "done", message.last_error)
         self.assertEqual(self.order_of(missed).client_order_ref, "#MISSED")
-        self.assertGreater(
-            self.backend.shopify_reconcile_checkpoint, fields.Datetime.now()
-        )
+        self.assertGreater(self.backend.reconcile_checkpoint, fields.Datetime.now())
         # nothing left to heal; a second pull of the same window is harmless
         self.assertEqual(
             self.backend._reconcile(fields.Datetime.now() - timedelta(hours=1), None),
             [],
         )
+
+    def test_hourly_pull_is_a_core_scheduled_reconciliation(self):
+        self.assertTrue(self.backend.reconcile_enabled)
+        self.assertTrue(self.backend.reconcile_from_checkpoint)
+        self.assertTrue(self.backend.reconcile_auto_heal)
+        self.assertEqual(self.backend.reconcile_interval_hours, 1)
+        cron = self.backend.reconcile_cron_id
+        self.assertTrue(cron.active)
+        missed = sim.order_payload([("SKU-B", 1, "7.50")], name="#CRON")
+        self.shop.add_order(missed)
+        self.backend.reconcile_checkpoint = fields.Datetime.now() - timedelta(hours=1)
+        self.backend._cron_reconcile()
+        run = self.backend.reconciliation_run_ids[:1]
+        self.assertEqual(
+            (run.state, run.missing_count, run.healed_count), ("done", 1, 1)
+        )
+        run.line_ids.inbox_message_id._job_process()
+        self.assertEqual(self.order_of(missed).client_order_ref, "#CRON")

@@ -1,22 +1,23 @@
 from odoo import fields, models
 
 
-class IntegrationShopifyTaxMap(models.Model):
-    """A Shopify tax (title and rate) and the Odoo tax it becomes."""
+class IntegrationTaxMap(models.Model):
+    """A channel's tax (name and rate) and the Odoo tax it becomes."""
 
-    _name = "integration.shopify.tax.map"
-    _description = "Shopify Tax Mapping"
+    _name = "integration.tax.map"
+    _description = "Integration Tax Mapping"
     _order = "backend_id, title, rate"
 
     backend_id = fields.Many2one(
         "integration.backend", required=True, ondelete="cascade", index=True
     )
     title = fields.Char(
+        string="Tax Name",
         required=True,
-        help="Tax title as Shopify sends it, e.g. 'VAT' or 'CA State Tax'.",
+        help="Tax name as the channel sends it, e.g. 'VAT' or 'CA State Tax'.",
     )
     rate = fields.Float(
-        required=True, digits=(16, 4), help="Rate in percent (Shopify's 0.2 is 20)."
+        required=True, digits=(16, 4), help="Rate in percent, e.g. 20 for 20%."
     )
     tax_id = fields.Many2one(
         "account.tax",
@@ -29,6 +30,6 @@ class IntegrationShopifyTaxMap(models.Model):
         (
             "title_rate_unique",
             "unique(backend_id, title, rate)",
-            "A Shopify tax is mapped once per backend.",
+            "A channel tax is mapped once per backend.",
         )
     ]
