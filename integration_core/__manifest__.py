@@ -23,6 +23,7 @@
         "views/integration_inbox_message_views.xml",
         "views/integration_outbox_message_views.xml",
         "views/integration_message_trace_views.xml",
+        "views/integration_event_views.xml",
         "views/integration_reconciliation_run_views.xml",
         "views/integration_dashboard_views.xml",
         "views/res_config_settings_views.xml",

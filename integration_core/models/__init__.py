@@ -16,6 +16,9 @@ from . import integration_message_mixin
 from . import integration_message_attempt
 from . import integration_inbox_message
 from . import integration_outbox_message
+from . import integration_event
+from . import integration_event_delivery
+from . import integration_event_subscription
 from . import integration_backend_monitoring
 from . import integration_correlated_mixin
 from . import integration_message_trace

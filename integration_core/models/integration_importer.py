@@ -145,6 +145,17 @@ class IntegrationImporter(models.AbstractModel):
         )
         return self.env["res.partner"].create(values)
 
+    # -- events ----------------------------------------------------------------------
+    @api.model
+    def _publish(self, topic, backend, record, **values):
+        """Publish ``topic`` about ``record``, imported through ``backend``;
+        subscribers get ``{"backend_id", "model", "id", **values}``."""
+        return self.env["integration.event"]._publish(
+            topic,
+            dict(values, backend_id=backend.id, model=record._name, id=record.id),
+            record=record,
+        )
+
     # -- people ----------------------------------------------------------------------
     @api.model
     def _schedule_review(self, record, summary, details=()):

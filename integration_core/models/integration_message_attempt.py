@@ -14,6 +14,9 @@ class IntegrationMessageAttempt(models.Model):
     outbox_message_id = fields.Many2one(
         "integration.outbox.message", index=True, ondelete="cascade"
     )
+    event_delivery_id = fields.Many2one(
+        "integration.event.delivery", index=True, ondelete="cascade"
+    )
     started_at = fields.Datetime(required=True, default=fields.Datetime.now)
     duration_ms = fields.Integer(string="Duration (ms)")
     outcome = fields.Selection(

@@ -203,18 +203,17 @@ class IntegrationMessageMixin(models.AbstractModel):
         skipped and the job row is inserted in one statement (intake hot path).
         """
         self.ensure_one()
-        backend = self.backend_id
-        # the backend's company: queue_job reads it from the context instead of
+        # the message's company: queue_job reads it from the context instead of
         # the user's record
         delayable = (
             self.sudo()
-            .with_company(backend.company_id)
+            .with_company(self.company_id or self.env.company)
             .delayable(
                 channel=self._get_job_channel(),
                 priority=self.priority,
                 eta=eta,
                 identity_key=self._job_identity(),
-                description=f"{label} {self.topic} ({backend.name})",
+                description=f"{label} {self.topic} ({self._job_owner_name()})",
             )
         )
         getattr(delayable, self._job_method)()
@@ -228,6 +227,14 @@ class IntegrationMessageMixin(models.AbstractModel):
             job.env["queue.job"].sudo(), job._store_values(create=True), cache=False
         )
         return job
+
+    def _job_owner_name(self):
+        """Who the job works for, in its description."""
+        return self.backend_id.name
+
+    def _get_retry_policy(self):
+        """The retry policy of this message's failures: its backend's."""
+        return self.backend_id.retry_policy_id
 
     def _schedule_retry(self, eta):
         self._delay_job(eta, "Retry")
@@ -252,7 +259,7 @@ class IntegrationMessageMixin(models.AbstractModel):
 
         :returns: the outcome, ``"failed"`` or ``"dead"``
         """
-        policy = self.backend_id.retry_policy_id
+        policy = self._get_retry_policy()
         values = dict(
             values or {},
             last_error=self._truncate_error(self._describe_error(error)),
@@ -288,7 +295,7 @@ class IntegrationMessageMixin(models.AbstractModel):
         :returns: ``"conflict"``, ``"failed"`` or ``"dead"``
         """
         retry = self.conflict_count + 1
-        policy = self.backend_id.retry_policy_id
+        policy = self._get_retry_policy()
         if not self._is_conflict(error) or retry > policy.conflict_retries:
             return self._fail(error, values={"conflict_count": 0})
         eta = fields.Datetime.now() + timedelta(seconds=conflict_delay(retry))

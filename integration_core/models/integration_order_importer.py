@@ -48,9 +48,11 @@ class IntegrationOrderImporter(models.AbstractModel):
             "external_updated_at": data["updated_at"],
             "external_status": data["financial_status"],
         }
+        topic = "order.updated"
         if not order:
             order = self._create_order(backend, data, currency)
             values["digest"] = digest
+            topic = "order.imported"
         elif digest != binding.digest:
             if order.state in ("draft", "sent"):
                 self._rewrite_quotation(backend, order, data, currency)
@@ -66,6 +68,7 @@ class IntegrationOrderImporter(models.AbstractModel):
             self._apply_confirmation(backend, order, data)
         if data["financial_status"] == "paid":
             self._register_order_payment(backend, order, data)
+        self._publish(topic, backend, order, external_id=data["id"])
         return order
 
     def _create_order(self, backend, data, currency):
@@ -181,6 +184,9 @@ class IntegrationOrderImporter(models.AbstractModel):
             order.with_context(disable_cancel_warning=True)._action_cancel()
             order.message_post(
                 body=self.env._("Cancelled by the channel (%s).", reason)
+            )
+            self._publish(
+                "order.cancelled", backend, order, external_id=document["external_id"]
             )
         else:
             self._schedule_review(

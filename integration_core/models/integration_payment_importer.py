@@ -53,6 +53,14 @@ class IntegrationPaymentImporter(models.AbstractModel):
             external_name=document.get("reference") or False,
             external_status="paid",
         )
+        self._publish(
+            "payment.received",
+            backend,
+            payment,
+            external_id=document["external_id"],
+            sale_order_id=order.id or False,
+            invoice_id=invoice.id or False,
+        )
         if order:
             order.message_post(
                 body=self.env._(

@@ -83,6 +83,13 @@ class IntegrationRefundImporter(models.AbstractModel):
             if backend.post_refunds:
                 credit_note.action_post()
                 self._register_refund_payments(backend, credit_note, data)
+        self._publish(
+            "refund.created",
+            backend,
+            credit_note or order,
+            external_id=data["id"],
+            sale_order_id=order.id,
+        )
         self._schedule_review(
             order,
             self.env._(

@@ -36,6 +36,15 @@ class IntegrationShipmentImporter(models.AbstractModel):
                 ),
             }
         )
+        if document["status"] == "delivered":
+            self._publish(
+                "shipment.delivered",
+                backend,
+                picking,
+                tracking_number=document["tracking_number"],
+                carrier=document["carrier"],
+                sale_order_id=picking.sale_id.id or False,
+            )
         picking.message_post(
             body=self.env._(
                 "%(carrier)s: %(status)s %(description)s",
