@@ -60,7 +60,7 @@ def raw_orm(env, orders):
         for p in env["product.product"].search([("default_code", "in", SKUS)])
     }
     shipping = env["product.product"].search(
-        [("default_code", "=", "SHOPIFY-SHIPPING")], limit=1
+        [("default_code", "=", "INTEGRATION-SHIPPING")], limit=1
     )
     for order in orders:
         partner = env["res.partner"].search(

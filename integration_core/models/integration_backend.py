@@ -255,6 +255,8 @@ class IntegrationBackend(models.Model):
         message of the same ``coalesce_key`` still waiting is superseded by this
         one; messages sharing a ``coalesce_key`` or ``sequence_key`` are sent in
         enqueue order. ``external_ref`` is the external object's id, when known.
+        An explicit ``idempotency_key`` enqueues once: enqueueing it again (a
+        replayed event delivery) returns the message of the first time.
         Delivery itself (``_outbox_send`` and its hooks) lives in
         ``integration_backend_outbound.py``.
         """

@@ -101,6 +101,18 @@ class IntegrationOutboxMessage(models.Model):
         external_ref=None,
     ):
         """See :meth:`integration.backend._outbox_enqueue`."""
+        if idempotency_key:
+            # an explicit key enqueues once: a replayed event or message that
+            # enqueues again gets the message it enqueued the first time
+            existing = self.sudo().search(
+                [
+                    ("backend_id", "=", backend.id),
+                    ("idempotency_key", "=", idempotency_key),
+                ],
+                limit=1,
+            )
+            if existing:
+                return existing.with_env(self.env)
         values = {
             "backend_id": backend.id,
             # related fields given up front: no recompute UPDATE after the INSERT

@@ -181,6 +181,24 @@ def process(message):
     return getattr(message, message._job_method)()
 
 
+def deliver_events(record):
+    """Run the pending deliveries of the events published about ``record``
+    (what the job runner does after commit); returns their outcomes."""
+    deliveries = (
+        record.env["integration.event.delivery"]
+        .sudo()
+        .search(
+            [
+                ("event_id.res_model", "=", record._name),
+                ("event_id.res_id", "in", record.ids),
+                ("state", "in", ("pending", "failed")),
+            ],
+            order="id",
+        )
+    )
+    return [process(delivery) for delivery in deliveries]
+
+
 def run_message_jobs(messages):
     """One attempt of each message's job, in order (see :func:`process`).
 

@@ -232,6 +232,14 @@ class IntegrationBackend(models.Model):
             )
         return self
 
+    # -- event subscribers -----------------------------------------------------------
+    def _shopify_on_picking_done(self, delivery):
+        """``picking.done`` subscriber: a delivery of this shop's order becomes
+        a fulfillment; other pickings are not this backend's concern."""
+        picking = self.env["stock.picking"].browse(delivery.event_id.payload["id"])
+        if picking.exists():
+            picking._shopify_enqueue_fulfillment(self)
+
     # -- outbound --------------------------------------------------------------------
     def _shopify_headers(self):
         token = self.sudo()._get_secret("shopify_access_token")

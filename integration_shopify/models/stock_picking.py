@@ -16,11 +16,6 @@ class StockPicking(models.Model):
         string="Shopify Fulfillment ID", copy=False, readonly=True
     )
 
-    def _action_done(self):
-        result = super()._action_done()
-        self._shopify_enqueue_fulfillments()
-        return result
-
     def _shopify_get_tracking(self):
         """``(number, company)`` for the fulfillment; carrier modules' fields first."""
         self.ensure_one()
@@ -45,37 +40,36 @@ class StockPicking(models.Model):
             limit=1,
         )
 
-    def _shopify_enqueue_fulfillments(self):
-        """Deliveries of Shopify orders become fulfillments (sent after commit)."""
-        for picking in self:
-            if picking.picking_type_code != "outgoing" or picking.return_id:
-                continue
-            binding = picking._shopify_order_binding()
-            if not binding or not binding.backend_id.active:
-                continue
-            lines = {}
-            for move in picking.move_ids.filtered(
-                lambda m: m.state == "done" and m.sale_line_id
-            ):
-                line_id = move.sale_line_id.integration_line_ref
-                if line_id and not line_id.startswith("shipping:"):
-                    lines[line_id] = lines.get(line_id, 0) + move.quantity
-            if not lines:
-                continue
-            number, company = picking._shopify_get_tracking()
-            binding.backend_id._outbox_enqueue(
-                "fulfillment/create",
-                {
-                    "order_id": binding.external_id,
-                    "picking_id": picking.id,
-                    "tracking_number": number,
-                    "tracking_company": company,
-                    "lines": [
-                        {"line_item_id": line_id, "quantity": int(qty)}
-                        for line_id, qty in sorted(lines.items())
-                    ],
-                },
-                idempotency_key=f"fulfillment:{picking.id}",
-                record=picking,
-                external_ref=binding.external_id,
-            )
+    def _shopify_enqueue_fulfillment(self, backend):
+        """The fulfillment of this delivery of a ``backend`` order (sent after
+        commit), or None when it ships nothing of the order's lines."""
+        self.ensure_one()
+        binding = self._shopify_order_binding()
+        if self.return_id or binding.backend_id != backend:
+            return None
+        lines = {}
+        for move in self.move_ids.filtered(
+            lambda m: m.state == "done" and m.sale_line_id
+        ):
+            line_id = move.sale_line_id.integration_line_ref
+            if line_id and not line_id.startswith("shipping:"):
+                lines[line_id] = lines.get(line_id, 0) + move.quantity
+        if not lines:
+            return None
+        number, company = self._shopify_get_tracking()
+        return backend._outbox_enqueue(
+            "fulfillment/create",
+            {
+                "order_id": binding.external_id,
+                "picking_id": self.id,
+                "tracking_number": number,
+                "tracking_company": company,
+                "lines": [
+                    {"line_item_id": line_id, "quantity": int(qty)}
+                    for line_id, qty in sorted(lines.items())
+                ],
+            },
+            idempotency_key=f"fulfillment:{self.id}",
+            record=self,
+            external_ref=binding.external_id,
+        )

@@ -8,6 +8,7 @@ from odoo.tests import TransactionCase
 
 from odoo.addons.integration_core.tests.common import (
     LocalServerMixin,
+    deliver_events,
     make_backend,
     make_product,
     make_retry_policy,
@@ -122,6 +123,8 @@ class ShopifyCase(LocalServerMixin, TransactionCase):
         picking.shopify_tracking_number = "1Z999"
         picking.shopify_tracking_company = "UPS"
         picking.button_validate()
+        # the fulfillment is enqueued by the picking.done subscriber, after commit
+        deliver_events(picking)
         return picking
 
     def stock(self, product, quantity):

@@ -185,3 +185,27 @@ class TestOutbound(ShopifyCase):
             ),
             2,
         )
+
+    def test_fulfillment_is_a_picking_done_subscriber_with_the_order_correlation(self):
+        payload = sim.order_payload([("SKU-A", 1, "20")])
+        self.shop.add_order(payload)
+        self.stock(self.products["SKU-A"], 5)
+        message = self.deliver("orders/create", payload)
+        picking = self.deliver_picking(self.order_of(payload))
+        event = self.env["integration.event"].search(
+            [("topic", "=", "picking.done"), ("res_id", "=", picking.id)]
+        )
+        self.assertEqual(event.correlation_id, message.correlation_id)
+        delivery = event.delivery_ids.filtered(
+            lambda d: (
+                d.subscriber == "shopify.fulfillment" and d.backend_id == self.backend
+            )
+        )
+        self.assertEqual(delivery.state, "done", delivery.last_error)
+        self.assertEqual(delivery.correlation_id, message.correlation_id)
+        fulfillment = self.outbox("fulfillment/create")
+        self.assertEqual(fulfillment.correlation_id, message.correlation_id)
+        # a replayed delivery enqueues nothing twice
+        delivery.action_replay()
+        delivery._job_deliver()
+        self.assertEqual(self.outbox("fulfillment/create"), fulfillment)
