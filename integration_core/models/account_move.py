@@ -20,8 +20,8 @@ class AccountMove(models.Model):
                 "model": self._name,
                 "id": self.id,
                 "name": self.name,
-                "amount_total": self.currency_id.round(self.amount_total)
-                and f"{self.amount_total:.{self.currency_id.decimal_places}f}",
+                # money as a decimal string, never a float
+                "amount_total": f"{self.amount_total:.{self.currency_id.decimal_places}f}",
                 "currency": self.currency_id.name,
                 "sale_order_ids": self.invoice_line_ids.sale_line_ids.order_id.ids,
             },

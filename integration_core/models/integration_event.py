@@ -1,12 +1,9 @@
 import json
-import logging
 import uuid
 
 from odoo import api, fields, models
 
 from .. import masking
-
-_logger = logging.getLogger(__name__)
 
 
 class IntegrationEvent(models.Model):
@@ -83,29 +80,24 @@ class IntegrationEvent(models.Model):
             the running message's) is carried to every delivery
         :returns: the ``integration.event``
         """
-        correlation = self.env.context.get("integration_correlation_id")
-        if not correlation and record is not None and record:
-            correlation = getattr(record[:1], "integration_correlation_id", False)
+        record = record[:1] if record else None
+        correlation = self.env.context.get("integration_correlation_id") or (
+            record and getattr(record, "integration_correlation_id", False)
+        )
         company = (
-            record[:1].company_id
-            if record is not None and "company_id" in record._fields
+            record.company_id
+            if record and "company_id" in record._fields and record.company_id
             else self.env.company
         )
-        event = (
-            self.sudo()
-            .with_context(integration_correlation_id=False)
-            .create(
-                {
-                    "topic": topic,
-                    "payload": payload,
-                    "correlation_id": correlation or str(uuid.uuid4()),
-                    "res_model": record._name
-                    if record is not None and record
-                    else False,
-                    "res_id": record[:1].id if record is not None and record else False,
-                    "company_id": (company or self.env.company).id,
-                }
-            )
+        event = self.sudo().create(
+            {
+                "topic": topic,
+                "payload": payload,
+                "correlation_id": correlation or str(uuid.uuid4()),
+                "res_model": record._name if record else False,
+                "res_id": record.id if record else False,
+                "company_id": company.id,
+            }
         )
         event._fan_out()
         return event
