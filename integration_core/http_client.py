@@ -123,8 +123,11 @@ class Response:
         return truncate_body(self.text)
 
 
-def send(session, method, url, timeout, json=None, params=None, headers=None):
-    """Perform one call and classify it.
+def send(
+    session, method, url, timeout, json=None, params=None, headers=None, data=None
+):
+    """Perform one call and classify it; ``data`` is a raw body (bytes sent as
+    they are, e.g. when they are signed), instead of ``json``.
 
     :returns: a :class:`Response` for a 2xx answer
     :raises TransientHttpError: network errors, timeouts, 408/425/429/5xx
@@ -134,7 +137,13 @@ def send(session, method, url, timeout, json=None, params=None, headers=None):
     start = time.monotonic()
     try:
         raw = session.request(
-            method, url, json=json, params=params, headers=headers, timeout=timeout
+            method,
+            url,
+            json=json,
+            data=data,
+            params=params,
+            headers=headers,
+            timeout=timeout,
         )
     except requests.Timeout as err:
         raise TransientHttpError(f"timeout calling {method} {url}: {err}") from err

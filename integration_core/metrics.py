@@ -20,6 +20,10 @@ METRICS = {
         "gauge",
         "Outbound circuit breaker state (1 for the current state).",
     ),
+    "integration_event_deliveries": (
+        "gauge",
+        "Business event deliveries currently in each state, per subscriber.",
+    ),
 }
 
 

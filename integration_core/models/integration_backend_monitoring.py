@@ -95,6 +95,11 @@ class IntegrationBackend(models.Model):
     stat_failed_24h = fields.Integer(compute="_compute_stats", string="Failed (24h)")
     stat_dead_24h = fields.Integer(compute="_compute_stats", string="Dead (24h)")
     stat_dead = fields.Integer(compute="_compute_stats", string="Dead")
+    stat_failed_deliveries = fields.Integer(
+        compute="_compute_stat_failed_deliveries",
+        string="Failed Event Deliveries",
+        help="Event deliveries to this backend's subscribers that failed or died.",
+    )
     stat_queue_depth = fields.Integer(compute="_compute_stats", string="Queue depth")
     stat_lag_seconds = fields.Integer(compute="_compute_stats", string="Lag (s)")
     stat_lag_display = fields.Char(compute="_compute_stats", string="Lag")
@@ -238,6 +243,33 @@ class IntegrationBackend(models.Model):
             backend.stat_health = backend._get_health(
                 backend.stat_dead, lag, backend.stat_circuit_state
             )
+
+    @api.depends_context("uid")
+    def _compute_stat_failed_deliveries(self):
+        groups = self.env["integration.event.delivery"]._read_group(
+            [
+                ("backend_id", "in", [b.id for b in self if isinstance(b.id, int)]),
+                ("state", "in", ("failed", "dead")),
+            ],
+            ["backend_id"],
+            ["__count"],
+        )
+        counts = {backend.id: count for backend, count in groups}
+        for backend in self:
+            backend.stat_failed_deliveries = counts.get(backend.id, 0)
+
+    def action_open_failed_deliveries(self):
+        """The backend's failed and dead event deliveries, by subscriber."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "integration_core.action_integration_event_delivery"
+        )
+        action["domain"] = [("backend_id", "=", self.id)]
+        action["context"] = {
+            "search_default_needs_attention": 1,
+            "search_default_group_subscriber": 1,
+        }
+        return action
 
     def _get_health(self, dead, lag, circuit_state="closed"):
         """ok, warning (half-way to a threshold) or alert (a threshold passed)."""
@@ -572,4 +604,24 @@ class IntegrationBackend(models.Model):
                         int(current == state),
                     )
                 )
-        return samples
+        return samples + self._get_event_metric_samples()
+
+    @api.model
+    def _get_event_metric_samples(self):
+        """Event deliveries by subscriber and state (deliveries of no backend
+        too: they have no backend label)."""
+        Delivery = self.env["integration.event.delivery"]
+        Delivery.flush_model()
+        self.env.cr.execute(
+            """SELECT subscriber, state, count(*)
+               FROM integration_event_delivery GROUP BY subscriber, state
+               ORDER BY subscriber, state"""
+        )
+        return [
+            (
+                "integration_event_deliveries",
+                {"subscriber": subscriber, "state": state},
+                count,
+            )
+            for subscriber, state, count in self.env.cr.fetchall()
+        ]

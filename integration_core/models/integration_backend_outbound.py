@@ -7,6 +7,7 @@ the rate limit and circuit decisions in ``flow_control.py``.
 """
 
 import contextlib
+import json as json_module
 import logging
 import time
 from datetime import UTC, datetime
@@ -15,8 +16,15 @@ from odoo import fields, models
 from odoo.sql_db import TestCursor
 
 from .. import http_client
-from ..exceptions import OutboundDeferred, PermanentHttpError, TransientHttpError
+from ..exceptions import (
+    OutboundDeferred,
+    PermanentError,
+    PermanentHttpError,
+    TransientHttpError,
+)
 from ..flow_control import CLOSED, HALF_OPEN, OPEN, FlowStore
+from ..signatures import sign_standard_webhook
+from .integration_event import EVENT_WEBHOOK_TOPIC, topic_matches
 
 _logger = logging.getLogger(__name__)
 
@@ -29,6 +37,13 @@ class IntegrationBackend(models.Model):
 
     api_base_url = fields.Char(
         string="API Base URL", help="Relative request paths are resolved against it."
+    )
+    event_topics = fields.Text(
+        string="Events Sent",
+        help="Business events this (generic) backend receives at its API Base URL, "
+        "one topic per line (order.imported); a line ending with '.' takes every "
+        "topic it starts (order.), '*' takes all. Each is POSTed once, signed as "
+        "Standard Webhooks with the backend's webhook secret.",
     )
     connect_timeout = fields.Float(
         default=5.0, required=True, help="Seconds to wait for a connection."
@@ -125,8 +140,11 @@ class IntegrationBackend(models.Model):
         """Seconds a call may sleep for its rate-limit slot; beyond, it is postponed."""
         return 10.0
 
-    def _http_request(self, method, path_or_url, json=None, params=None, headers=None):
-        """Call the provider through the backend's rate limit and circuit breaker.
+    def _http_request(
+        self, method, path_or_url, json=None, params=None, headers=None, data=None
+    ):
+        """Call the provider through the backend's rate limit and circuit breaker;
+        ``data`` is a raw body sent as it is (signed bytes), instead of ``json``.
 
         :returns: an ``http_client.Response`` (2xx only)
         :raises OutboundDeferred: the circuit is open or the wait is too long;
@@ -160,7 +178,14 @@ class IntegrationBackend(models.Model):
         session = http_client.get_session((self.env.cr.dbname, self.id))
         try:
             response = http_client.send(
-                session, method, url, timeout, json=json, params=params, headers=headers
+                session,
+                method,
+                url,
+                timeout,
+                json=json,
+                params=params,
+                headers=headers,
+                data=data,
             )
         except TransientHttpError as err:
             self._flow_after_call(admission, err.response, not err.throttled, str(err))
@@ -215,6 +240,7 @@ class IntegrationBackend(models.Model):
             json=request.get("json"),
             params=request.get("params"),
             headers=headers,
+            data=request.get("data"),
         )
         try:
             self._outbox_handle_response(message, response)
@@ -245,11 +271,60 @@ class IntegrationBackend(models.Model):
         name taking the message and returning the call (see
         :meth:`_outbox_prepare_request`). Connectors extend ``super()``'s dict.
         """
+        if self.backend_type == "generic":
+            return {EVENT_WEBHOOK_TOPIC: "_prepare_event_webhook"}
         return {}
+
+    # -- business events out (Standard Webhooks) -------------------------------------
+    def _event_webhook_wants(self, event):
+        """Whether ``event`` is one of the topics this backend receives."""
+        wanted = [line.strip() for line in (self.event_topics or "").splitlines()]
+        return any(topic_matches(event.topic, line) for line in wanted if line)
+
+    def _event_webhook_send(self, delivery):
+        """The ``webhook.events`` subscriber: the event goes out through the
+        outbox (retries, rate limit, circuit breaker), once per delivery, in
+        order per source record."""
+        event = delivery.event_id
+        return self._outbox_enqueue(
+            EVENT_WEBHOOK_TOPIC,
+            {
+                "type": event.topic,
+                "timestamp": event.published_at.replace(tzinfo=UTC).isoformat(),
+                "data": event.sudo().payload,
+            },
+            idempotency_key=delivery.idempotency_key,
+            sequence_key=f"event:{event.res_model}:{event.res_id}"
+            if event.res_id
+            else None,
+        )
+
+    def _prepare_event_webhook(self, message):
+        """POST the event to the API Base URL, signed as Standard Webhooks: the
+        delivery's key as ``webhook-id`` (the receiver deduplicates on it)."""
+        secrets = self._get_webhook_secrets()
+        if not secrets:
+            raise PermanentError(f"backend {self.name} has no webhook secret to sign")
+        body = json_module.dumps(message.payload, separators=(",", ":")).encode()
+        timestamp = int(time.time())
+        return {
+            "method": "POST",
+            "url": self.api_base_url,
+            "data": body,
+            "headers": {
+                "Content-Type": "application/json",
+                "webhook-id": message.idempotency_key,
+                "webhook-timestamp": str(timestamp),
+                "webhook-signature": sign_standard_webhook(
+                    secrets[0], message.idempotency_key, timestamp, body
+                ),
+            },
+        }
 
     def _outbox_prepare_request(self, message):
         """The call delivering ``message``: a dict with ``method``, ``path`` (relative
-        to ``api_base_url``) or ``url``, and optional ``json``, ``params``, ``headers``.
+        to ``api_base_url``) or ``url``, and optional ``json`` (or ``data``, raw
+        bytes), ``params``, ``headers``.
 
         The topic's preparer builds it (it may make preliminary calls with
         :meth:`_http_request`); without one, the payload is POSTed to

@@ -1,9 +1,22 @@
 import json
 import uuid
+from datetime import timedelta
 
 from odoo import api, fields, models
 
 from .. import masking
+
+# outbound topic of the events a generic backend receives
+EVENT_WEBHOOK_TOPIC = "event.webhook"
+
+
+def topic_matches(topic, wanted):
+    """``wanted`` is the topic, a prefix ending with ``.``, or ``*`` (all)."""
+    return (
+        wanted == "*"
+        or topic == wanted
+        or (wanted.endswith(".") and topic.startswith(wanted))
+    )
 
 
 class IntegrationEvent(models.Model):
@@ -126,22 +139,32 @@ class IntegrationEvent(models.Model):
           types in the event's company (else one delivery without backend);
         - ``name`` (optional): shown to people.
 
+        - ``backend_filter`` (optional): a backend method ``(event) -> bool``
+          choosing the backends that get a delivery at all.
+
         Addons extend the list returned by ``super()``. A handler is given the
         ``integration.event.delivery``; ``delivery.idempotency_key`` is stable
         across its retries and replays, so a handler keyed on it applies once.
         It signals failures with the exceptions of messages (see DEVELOP.md).
         """
-        return []
+        return [
+            {
+                "key": "webhook.events",
+                "name": "Webhook: send events to the backend",
+                "topics": ("*",),
+                "model": "integration.backend",
+                "method": "_event_webhook_send",
+                "backend_types": ("generic",),
+                "backend_filter": "_event_webhook_wants",
+            }
+        ]
 
     @api.model
     def _get_subscribers_of(self, topic):
         return [
             subscriber
             for subscriber in self._get_subscribers()
-            if any(
-                topic == wanted or (wanted.endswith(".") and topic.startswith(wanted))
-                for wanted in subscriber["topics"]
-            )
+            if any(topic_matches(topic, wanted) for wanted in subscriber["topics"])
         ]
 
     @api.model
@@ -151,7 +174,7 @@ class IntegrationEvent(models.Model):
         types = subscriber.get("backend_types")
         if not types:
             return [None]
-        return list(
+        backends = (
             self.env["integration.backend"]
             .sudo()
             .search(
@@ -161,6 +184,44 @@ class IntegrationEvent(models.Model):
                 ]
             )
         )
+        wants = subscriber.get("backend_filter")
+        if wants:
+            backends = backends.filtered(lambda backend: getattr(backend, wants)(event))
+        return list(backends)
+
+    # -- retention -------------------------------------------------------------------
+    @api.model
+    def _cron_purge(self, batch_size=1000):
+        """Delete events older than ``integration_core.event_retention_days``
+        (30) whose deliveries are all done or skipped; failed and dead ones are
+        kept for a person."""
+        days = int(
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("integration_core.event_retention_days", 30)
+        )
+        limit = fields.Datetime.now() - timedelta(days=days)
+        purged = 0
+        while True:
+            events = self.search(
+                [
+                    ("published_at", "<", limit),
+                    (
+                        "delivery_ids.state",
+                        "not in",
+                        ("pending", "running", "failed", "dead"),
+                    ),
+                ],
+                limit=batch_size,
+            )
+            # the domain above keeps events with one finished delivery: check all
+            events = events.filtered(
+                lambda e: all(d.state in ("done", "skipped") for d in e.delivery_ids)
+            )
+            if not events:
+                return purged
+            purged += len(events)
+            events.unlink()
 
     # -- user actions ------------------------------------------------------------------
     def action_open_source(self):

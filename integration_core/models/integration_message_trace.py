@@ -2,7 +2,7 @@ from odoo import api, fields, models, tools
 
 
 class IntegrationMessageTrace(models.Model):
-    """Inbound and outbound messages in one read-only list.
+    """Inbound and outbound messages and event deliveries in one read-only list.
 
     Backs the "Integration messages" smart button (one business flow across
     directions and backends) and the dashboard's graph and pivot views.
@@ -14,7 +14,7 @@ class IntegrationMessageTrace(models.Model):
     _order = "date desc, id desc"
 
     direction = fields.Selection(
-        [("in", "Inbound"), ("out", "Outbound")], readonly=True
+        [("in", "Inbound"), ("out", "Outbound"), ("event", "Event")], readonly=True
     )
     backend_id = fields.Many2one("integration.backend", readonly=True)
     backend_type = fields.Char(readonly=True)
@@ -34,6 +34,8 @@ class IntegrationMessageTrace(models.Model):
             ("ignored", "Ignored"),
             ("superseded", "Superseded"),
             ("cancelled", "Cancelled"),
+            ("running", "Running"),
+            ("skipped", "Skipped"),
         ],
         readonly=True,
     )
@@ -47,11 +49,14 @@ class IntegrationMessageTrace(models.Model):
     res_id = fields.Integer(readonly=True)
     inbox_message_id = fields.Many2one("integration.inbox.message", readonly=True)
     outbox_message_id = fields.Many2one("integration.outbox.message", readonly=True)
+    event_delivery_id = fields.Many2one("integration.event.delivery", readonly=True)
 
     def _flush_sources(self):
         """The view reads the message tables: write their pending changes first."""
         self.env["integration.inbox.message"].flush_model()
         self.env["integration.outbox.message"].flush_model()
+        self.env["integration.event.delivery"].flush_model()
+        self.env["integration.event"].flush_model()
 
     @api.model
     def _search(self, domain, *args, **kwargs):
@@ -60,28 +65,39 @@ class IntegrationMessageTrace(models.Model):
 
     def init(self):
         tools.drop_view_if_exists(self.env.cr, self._table)
-        # inbox ids are even and outbox ids odd: unique ids for the ORM
+        # ids by source modulo 3: unique ids for the ORM
         self.env.cr.execute(
             f"""CREATE VIEW {self._table} AS (
-                SELECT m.id * 2 AS id, 'in' AS direction, m.backend_id,
+                SELECT m.id * 3 AS id, 'in' AS direction, m.backend_id,
                        m.backend_type, m.company_id, m.topic, m.state,
                        m.received_at AS date, m.correlation_id, m.idempotency_key,
                        m.external_ref, m.attempt_count, m.last_error, m.res_model,
                        m.res_id, m.id AS inbox_message_id,
-                       NULL::integer AS outbox_message_id
+                       NULL::integer AS outbox_message_id,
+                       NULL::integer AS event_delivery_id
                 FROM integration_inbox_message m
                 UNION ALL
-                SELECT o.id * 2 + 1, 'out', o.backend_id, o.backend_type,
+                SELECT o.id * 3 + 1, 'out', o.backend_id, o.backend_type,
                        o.company_id, o.topic, o.state, o.create_date,
                        o.correlation_id, o.idempotency_key, NULL, o.attempt_count,
-                       o.last_error, o.res_model, o.res_id, NULL, o.id
+                       o.last_error, o.res_model, o.res_id, NULL, o.id, NULL
                 FROM integration_outbox_message o
+                UNION ALL
+                SELECT d.id * 3 + 2, 'event', d.backend_id, d.backend_type,
+                       e.company_id, e.topic, d.state, e.published_at,
+                       d.correlation_id, d.idempotency_key, d.subscriber,
+                       d.attempt_count, d.last_error, d.res_model, d.res_id,
+                       NULL, NULL, d.id
+                FROM integration_event_delivery d
+                JOIN integration_event e ON e.id = d.event_id
             )"""
         )
 
     def action_open_message(self):
         self.ensure_one()
-        message = self.inbox_message_id or self.outbox_message_id
+        message = (
+            self.inbox_message_id or self.outbox_message_id or self.event_delivery_id
+        )
         return {
             "type": "ir.actions.act_window",
             "res_model": message._name,

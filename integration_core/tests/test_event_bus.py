@@ -182,3 +182,51 @@ class TestEventBus(IntegrationCase):
         event = self.publish()
         other = event.delivery_ids.filtered(lambda d: d.subscriber == "test.other")
         self.assertEqual(process(other), "dead")
+
+    def test_failed_deliveries_on_the_dashboard_and_in_the_metrics(self):
+        self.failing.add("count")
+        event = self.publish()
+        self.run_deliveries(event)
+        mine = event.delivery_ids.filtered(lambda d: d.backend_id == self.backend)
+        self.assertEqual(mine.state, "failed")
+        self.backend.invalidate_recordset(["stat_failed_deliveries"])
+        self.assertEqual(self.backend.stat_failed_deliveries, 1)
+        action = self.backend.action_open_failed_deliveries()
+        self.assertEqual(action["context"]["search_default_group_subscriber"], 1)
+        self.assertEqual(
+            self.env["integration.event.delivery"].search(action["domain"]), mine
+        )
+        failed = event.delivery_ids.filtered(
+            lambda d: d.subscriber == "test.backend" and d.state == "failed"
+        )
+        self.assertIn(
+            (
+                "integration_event_deliveries",
+                {"subscriber": "test.backend", "state": "failed"},
+                len(failed),
+            ),
+            self.env["integration.backend"]._get_event_metric_samples(),
+        )
+
+    def test_deliveries_in_the_correlation_trace(self):
+        event = self.publish()
+        trace = self.env["integration.message.trace"].search(
+            [("correlation_id", "=", event.correlation_id)]
+        )
+        self.assertEqual(set(trace.mapped("direction")), {"event"})
+        self.assertEqual(trace.event_delivery_id, event.delivery_ids)
+        self.assertEqual(
+            trace[:1].action_open_message()["res_model"], "integration.event.delivery"
+        )
+
+    def test_old_delivered_events_purged_failed_kept(self):
+        self.failing.add("other")
+        delivered, failing = self.publish(), self.publish()
+        self.run_deliveries(delivered)
+        for delivery in delivered.delivery_ids.filtered(lambda d: d.state != "done"):
+            delivery.action_skip()
+        self.run_deliveries(failing)
+        (delivered | failing).write({"published_at": self.ago(days=40)})
+        self.assertEqual(self.env["integration.event"]._cron_purge(), 1)
+        self.assertFalse(delivered.exists())
+        self.assertTrue(failing.exists(), "a failed delivery keeps its event")
