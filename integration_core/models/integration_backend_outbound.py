@@ -24,7 +24,7 @@ from ..exceptions import (
 )
 from ..flow_control import CLOSED, HALF_OPEN, OPEN, FlowStore
 from ..signatures import sign_standard_webhook
-from .integration_event import EVENT_WEBHOOK_TOPIC, topic_matches
+from .integration_event import EVENT_PING_TOPIC, EVENT_WEBHOOK_TOPIC, topic_matches
 
 _logger = logging.getLogger(__name__)
 
@@ -276,10 +276,22 @@ class IntegrationBackend(models.Model):
         return {}
 
     # -- business events out (Standard Webhooks) -------------------------------------
+    def _event_topics(self):
+        return [line.strip() for line in (self.event_topics or "").splitlines() if line]
+
     def _event_webhook_wants(self, event):
         """Whether ``event`` is one of the topics this backend receives."""
-        wanted = [line.strip() for line in (self.event_topics or "").splitlines()]
-        return any(topic_matches(event.topic, line) for line in wanted if line)
+        return event.topic != EVENT_PING_TOPIC and any(
+            topic_matches(event.topic, line) for line in self._event_topics()
+        )
+
+    def _event_ping_wants(self, event):
+        """Pings are answered for backends listing ``integration.ping``."""
+        return EVENT_PING_TOPIC in self._event_topics()
+
+    def _event_ping(self, delivery):
+        """The ``integration.ping`` subscriber: changes nothing."""
+        return None
 
     def _event_webhook_send(self, delivery):
         """The ``webhook.events`` subscriber: the event goes out through the

@@ -2,12 +2,15 @@ import json
 import uuid
 from datetime import timedelta
 
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 
 from .. import masking
 
 # outbound topic of the events a generic backend receives
 EVENT_WEBHOOK_TOPIC = "event.webhook"
+# an event that changes nothing: its subscriber answers it in Odoo (checks,
+# benchmarks); it never leaves as a webhook
+EVENT_PING_TOPIC = "integration.ping"
 
 
 def topic_matches(topic, wanted):
@@ -156,7 +159,16 @@ class IntegrationEvent(models.Model):
                 "method": "_event_webhook_send",
                 "backend_types": ("generic",),
                 "backend_filter": "_event_webhook_wants",
-            }
+            },
+            {
+                "key": "integration.ping",
+                "name": "Ping: answer integration.ping events (checks)",
+                "topics": (EVENT_PING_TOPIC,),
+                "model": "integration.backend",
+                "method": "_event_ping",
+                "backend_types": ("generic",),
+                "backend_filter": "_event_ping_wants",
+            },
         ]
 
     @api.model
@@ -177,17 +189,26 @@ class IntegrationEvent(models.Model):
         backends = (
             self.env["integration.backend"]
             .sudo()
-            .search(
-                [
-                    ("backend_type", "in", list(types)),
-                    ("company_id", "=", event.company_id.id),
-                ]
-            )
+            .browse(self._subscriber_backend_ids(tuple(types), event.company_id.id))
         )
         wants = subscriber.get("backend_filter")
         if wants:
             backends = backends.filtered(lambda backend: getattr(backend, wants)(event))
         return list(backends)
+
+    @api.model
+    @tools.ormcache("types", "company_id")
+    def _subscriber_backend_ids(self, types, company_id):
+        # publishing is on business hot paths; any change to a backend clears
+        # this cache (integration.backend's create, write and unlink)
+        return tuple(
+            self.env["integration.backend"]
+            .sudo()
+            .search(
+                [("backend_type", "in", list(types)), ("company_id", "=", company_id)]
+            )
+            .ids
+        )
 
     # -- retention -------------------------------------------------------------------
     @api.model

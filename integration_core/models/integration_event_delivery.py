@@ -22,10 +22,12 @@ class IntegrationEventDelivery(models.Model):
     _in_progress_since_field = "started_at"
     _waiting_states = ("pending", "failed")
     _purge_states = ("done", "skipped")
+    # an attempt goes from pending (or failed) to its outcome in one write:
+    # "running" is for deliveries whose job is taken (stuck recovery)
     _transitions = {
-        "pending": ("running", "skipped", "pending"),
+        "pending": ("running", "skipped", "pending", "done", "failed", "dead"),
         "running": ("done", "failed", "dead", "pending"),
-        "failed": ("pending", "running", "dead", "skipped"),
+        "failed": ("pending", "running", "dead", "skipped", "done", "failed"),
         "dead": ("pending", "skipped"),
         "done": ("pending",),
         "skipped": ("pending",),
@@ -150,16 +152,13 @@ class IntegrationEventDelivery(models.Model):
             return f"nothing to do in state {self.state}"
         subscriber = self._get_subscriber()
         if subscriber is None:
-            self._set_state("running")
             return self._fail(
                 PermanentError(f"no subscriber {self.subscriber} any more"),
                 permanent=True,
             )
         started_at = fields.Datetime.now()
         start = time.monotonic()
-        self._set_state(
-            "running", started_at=started_at, attempt_count=self.attempt_count + 1
-        )
+        attempts = self.attempt_count + 1
         context = self._message_context()
         target = (
             self.backend_id.with_context(**context)
@@ -169,22 +168,28 @@ class IntegrationEventDelivery(models.Model):
         try:
             with self.env.cr.savepoint(), tracing.correlation(self.correlation_id):
                 getattr(target, subscriber["method"])(self.with_context(**context))
-        except (DependencyNotReady, RetryableError) as err:
-            outcome = self._fail(err, seconds=err.seconds)
-        except PermanentError as err:
-            outcome = self._fail(err, permanent=True)
         except Exception as err:  # pylint: disable=broad-except
-            outcome = self._fail_or_retry_conflict(err)
-        else:
-            self._set_state(
-                "done",
-                done_at=fields.Datetime.now(),
-                next_attempt_at=False,
-                conflict_count=0,
-            )
-            outcome = "done"
-        self._record_attempt(started_at, start, outcome)
-        return outcome
+            # written with the outcome: one UPDATE per attempt
+            self.write({"attempt_count": attempts, "started_at": started_at})
+            if isinstance(err, DependencyNotReady | RetryableError):
+                outcome = self._fail(err, seconds=err.seconds)
+            elif isinstance(err, PermanentError):
+                outcome = self._fail(err, permanent=True)
+            else:
+                outcome = self._fail_or_retry_conflict(err)
+            # the attempts that went wrong are kept, with their error; a
+            # success is its delivery's state and time
+            self._record_attempt(started_at, start, outcome)
+            return outcome
+        self._set_state(
+            "done",
+            started_at=started_at,
+            attempt_count=attempts,
+            done_at=fields.Datetime.now(),
+            next_attempt_at=False,
+            conflict_count=0,
+        )
+        return "done"
 
     # -- user actions --------------------------------------------------------------
     def action_retry_now(self):

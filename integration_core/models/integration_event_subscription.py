@@ -1,4 +1,4 @@
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 
 
 class IntegrationEventSubscription(models.Model):
@@ -34,11 +34,29 @@ class IntegrationEventSubscription(models.Model):
     @api.model
     def _is_enabled(self, backend, subscriber):
         """Whether ``backend`` takes the deliveries of ``subscriber``."""
-        return not self.sudo().search_count(
-            [
-                ("backend_id", "=", backend.id),
-                ("subscriber", "=", subscriber),
-                ("enabled", "=", False),
-            ],
-            limit=1,
+        return (backend.id, subscriber) not in self._switched_off()
+
+    @api.model
+    @tools.ormcache()
+    def _switched_off(self):
+        # read for every delivery created; cleared by any change below
+        return frozenset(
+            (row.backend_id.id, row.subscriber)
+            for row in self.sudo().search([("enabled", "=", False)])
         )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        records = super().create(vals_list)
+        self.env.registry.clear_cache()
+        return records
+
+    def write(self, vals):
+        result = super().write(vals)
+        self.env.registry.clear_cache()
+        return result
+
+    def unlink(self):
+        result = super().unlink()
+        self.env.registry.clear_cache()
+        return result

@@ -96,3 +96,11 @@ class TestEventWebhooks(LocalServerMixin, TransactionCase):
         self.receiver.event_topics = False
         event = self.publish("order.imported", self.records[0])
         self.assertFalse(self.deliveries_to_receiver(event))
+
+    def test_pings_are_answered_in_odoo_never_sent(self):
+        self.receiver.event_topics = "*\nintegration.ping"
+        event = self.publish("integration.ping", self.records[0])
+        delivery = self.deliveries_to_receiver(event)
+        self.assertEqual(delivery.subscriber, "integration.ping")
+        self.assertEqual(process(delivery), "done")
+        self.assertEqual(self.send_all(), [])

@@ -2,7 +2,11 @@ import logging
 
 from odoo import api, fields, models
 
-from odoo.addons.integration_core.exceptions import PermanentError, SignatureError
+from odoo.addons.integration_core.exceptions import (
+    DependencyNotReady,
+    PermanentError,
+    SignatureError,
+)
 from odoo.addons.integration_core.models.integration_backend import (
     set_connector_removed,
 )
@@ -28,6 +32,7 @@ TOPIC_PRIORITIES = {
     "refunds/create": 6,
     "app/uninstalled": 1,
     "fulfillment/create": 5,
+    "fulfillment/event": 6,
     "inventory/set": 20,
 }
 
@@ -240,6 +245,48 @@ class IntegrationBackend(models.Model):
         if picking.exists():
             picking._shopify_enqueue_fulfillment(self)
 
+    def _shopify_on_shipment_delivered(self, delivery):
+        """``shipment.delivered`` subscriber: the carrier delivered a parcel of
+        this shop's order; its fulfillment gets a ``delivered`` event.
+
+        :raises DependencyNotReady: the fulfillment is not in Shopify yet
+        """
+        payload = delivery.event_id.payload
+        picking = self.env["stock.picking"].browse(payload["id"]).exists()
+        binding = picking._shopify_order_binding() if picking else None
+        if not binding or binding.backend_id != self:
+            return None
+        if not picking.shopify_fulfillment_id:
+            raise DependencyNotReady(f"{picking.name} has no Shopify fulfillment yet")
+        return self._outbox_enqueue(
+            "fulfillment/event",
+            {
+                "order_id": binding.external_id,
+                "fulfillment_id": picking.shopify_fulfillment_id,
+                "status": "delivered",
+                "happened_at": delivery.event_id.published_at.isoformat() + "Z",
+            },
+            idempotency_key=f"fulfillment-delivered:{picking.id}",
+            record=picking,
+            external_ref=binding.external_id,
+        )
+
+    def _shopify_prepare_fulfillment_event(self, message):
+        payload = message.payload
+        return {
+            "method": "POST",
+            "url": self._shopify_admin_url(
+                f"orders/{payload['order_id']}/fulfillments/"
+                f"{payload['fulfillment_id']}/events.json"
+            ),
+            "json": {
+                "event": {
+                    "status": payload["status"],
+                    "happened_at": payload["happened_at"],
+                }
+            },
+        }
+
     # -- outbound --------------------------------------------------------------------
     def _shopify_headers(self):
         token = self.sudo()._get_secret("shopify_access_token")
@@ -287,6 +334,7 @@ class IntegrationBackend(models.Model):
                 {
                     "inventory/set": "_shopify_prepare_inventory_set",
                     "fulfillment/create": "_shopify_prepare_fulfillment_create",
+                    "fulfillment/event": "_shopify_prepare_fulfillment_event",
                 }
             )
         return methods

@@ -13,5 +13,13 @@ class IntegrationEvent(models.Model):
                 "model": "integration.backend",
                 "method": "_shopify_on_picking_done",
                 "backend_types": ("shopify",),
-            }
+            },
+            {
+                "key": "shopify.delivered",
+                "name": "Shopify: mark fulfillments delivered",
+                "topics": ("shipment.delivered",),
+                "model": "integration.backend",
+                "method": "_shopify_on_shipment_delivered",
+                "backend_types": ("shopify",),
+            },
         ]

@@ -484,6 +484,14 @@ class ShopifySimulator:
             return 200, {"fulfillment_orders": order["_fulfillment_orders"]}, {}
         if method == "POST" and path == "fulfillments.json":
             return self._create_fulfillment(body)
+        if (
+            method == "POST"
+            and len(parts) == 5
+            and parts[0] == "orders"
+            and parts[2] == "fulfillments"
+            and parts[4] == "events.json"
+        ):
+            return self._create_fulfillment_event(int(parts[3]), body)
         if method == "POST" and path == "inventory_levels/set.json":
             level = {
                 "inventory_item_id": int(body["inventory_item_id"]),
@@ -588,6 +596,16 @@ class ShopifySimulator:
             }
             self.fulfillments.append(record)
         return 201, {"fulfillment": record}, {}
+
+    def _create_fulfillment_event(self, fulfillment_id, body):
+        """``POST orders/{id}/fulfillments/{id}/events.json``: a tracking status."""
+        with self.lock:
+            for record in self.fulfillments:
+                if record["id"] == fulfillment_id:
+                    event = dict((body or {}).get("event") or {}, id=next_id())
+                    record.setdefault("events", []).append(event)
+                    return 201, {"fulfillment_event": event}, {}
+        return 404, {"errors": "Not Found"}, {}
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -3,6 +3,8 @@ import time
 from odoo import fields
 from odoo.tests import tagged
 
+from odoo.addons.integration_core.tests.common import deliver_events
+
 from . import shopify_simulator as sim
 from .common import ACCESS_TOKEN, LOCATION_ID, ShopifyCase
 
@@ -209,3 +211,28 @@ class TestOutbound(ShopifyCase):
         delivery.action_replay()
         delivery._job_deliver()
         self.assertEqual(self.outbox("fulfillment/create"), fulfillment)
+
+    def test_delivered_parcel_marks_the_fulfillment_delivered(self):
+        payload = sim.order_payload([("SKU-A", 1, "20")])
+        self.shop.add_order(payload)
+        self.stock(self.products["SKU-A"], 5)
+        self.deliver("orders/create", payload)
+        picking = self.deliver_picking(self.order_of(payload))
+        picking.carrier_tracking_ref = "1Z999"
+        self.assertEqual(self.outbox("fulfillment/create")._job_send(), "sent")
+        # a carrier (here through a generic backend) reports the delivery
+        carrier = self.env["integration.backend"].create({"name": "Carrier feed"})
+        carrier._import_canonical(
+            "shipment.event",
+            {
+                "tracking_number": "1Z999",
+                "carrier": "UPS",
+                "status": "delivered",
+                "occurred_at": "2026-03-15T10:00:00Z",
+            },
+        )
+        deliver_events(picking)
+        message = self.outbox("fulfillment/event")
+        self.assertEqual(len(message), 1)
+        self.assertEqual(message._job_send(), "sent", message.last_error)
+        self.assertEqual(self.shop.fulfillments[0]["events"][0]["status"], "delivered")
