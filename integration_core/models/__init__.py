@@ -1,6 +1,7 @@
 from . import integration_retry_policy
 from . import integration_secret
 from . import integration_secret_mixin
+from . import integration_cached_mixin
 from . import integration_backend
 from . import integration_backend_outbound
 from . import integration_backend_commerce

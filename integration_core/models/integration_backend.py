@@ -46,7 +46,7 @@ class IntegrationBackend(models.Model):
 
     _name = "integration.backend"
     _description = "Integration Backend"
-    _inherit = ["mail.thread", "integration.secret.mixin"]
+    _inherit = ["mail.thread", "integration.secret.mixin", "integration.cached.mixin"]
     _order = "name"
 
     name = fields.Char(required=True, tracking=True)
@@ -345,22 +345,6 @@ class IntegrationBackend(models.Model):
 
     def _on_secret_changed(self, name):
         result = super()._on_secret_changed(name)
-        self.env.registry.clear_cache()
-        return result
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        backends = super().create(vals_list)
-        self.env.registry.clear_cache()
-        return backends
-
-    def write(self, vals):
-        result = super().write(vals)
-        self.env.registry.clear_cache()
-        return result
-
-    def unlink(self):
-        result = super().unlink()
         self.env.registry.clear_cache()
         return result
 

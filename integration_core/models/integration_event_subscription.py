@@ -8,6 +8,7 @@ class IntegrationEventSubscription(models.Model):
 
     _name = "integration.event.subscription"
     _description = "Integration Event Subscription"
+    _inherit = ["integration.cached.mixin"]
     _order = "backend_id, subscriber"
 
     backend_id = fields.Many2one(
@@ -39,24 +40,8 @@ class IntegrationEventSubscription(models.Model):
     @api.model
     @tools.ormcache()
     def _switched_off(self):
-        # read for every delivery created; cleared by any change below
+        # read for every delivery created; cleared by any change (mixin)
         return frozenset(
             (row.backend_id.id, row.subscriber)
             for row in self.sudo().search([("enabled", "=", False)])
         )
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        records = super().create(vals_list)
-        self.env.registry.clear_cache()
-        return records
-
-    def write(self, vals):
-        result = super().write(vals)
-        self.env.registry.clear_cache()
-        return result
-
-    def unlink(self):
-        result = super().unlink()
-        self.env.registry.clear_cache()
-        return result
