@@ -252,3 +252,23 @@ class TestCanonicalIntake(WebhookCase):
             1,
             "a replay credits once",
         )
+
+    def test_imports_and_postings_publish_their_events(self):
+        message = self.deliver("order.created", self.order())
+        order = message._get_record()
+        published = self.env["integration.event"].search(
+            [("correlation_id", "=", message.correlation_id)]
+        )
+        self.assertEqual(
+            set(published.mapped("topic")), {"order.imported", "payment.received"}
+        )
+        imported = published.filtered(lambda e: e.topic == "order.imported")
+        self.assertEqual(imported.payload["id"], order.id)
+        self.assertEqual(imported.payload["external_id"], "5551234567890")
+        invoice = order._create_invoices()
+        invoice.action_post()
+        posted = self.env["integration.event"].search(
+            [("topic", "=", "invoice.posted"), ("res_id", "=", invoice.id)]
+        )
+        self.assertEqual(posted.payload["sale_order_ids"], order.ids)
+        self.assertEqual(posted.payload["amount_total"], "58.00")
