@@ -7,13 +7,10 @@ writes to Odoo; they are unit-tested without a database.
 """
 
 import re
-from collections import namedtuple
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from odoo.addons.integration_core.intake_rules import utc_naive
-
-TaxKey = namedtuple("TaxKey", "title rate")
 
 # restock types of refund line items that put goods back in stock
 RESTOCK_TYPES = ("return", "legacy_restock")
