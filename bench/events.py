@@ -6,7 +6,10 @@ workers, and prints deliveries/s beside the same server's rate for trivial
 queue_job jobs (``queue.job._test_job``) measured in the same run, and the ratio
 per delivery (target >= 0.8).
 
-Usage: .venv/bin/python bench/events.py [--count 2000] [--db NAME] [--keep-db]
+The baseline and the bus alternate in ``--rounds`` rounds so that both see the
+same drift of a shared machine's load.
+
+Usage: .venv/bin/python bench/events.py [--count 2000] [--rounds 4] [--db NAME] [--keep-db]
 """
 
 import argparse
@@ -25,6 +28,9 @@ SUBSCRIPTIONS = 2
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=2000)
+    parser.add_argument(
+        "--rounds", type=int, default=4, help="alternating baseline/bus rounds"
+    )
     common.add_database_options(parser, "integration_core")
     args = parser.parse_args()
 
@@ -35,71 +41,91 @@ def main():
     from odoo import SUPERUSER_ID, api
 
     run_id = uuid.uuid4().hex[:8]
-    channel = f"root.bench{run_id}"
-    deliveries = args.count * SUBSCRIPTIONS
+    rounds = max(1, args.rounds)
+    per_round = max(1, args.count // rounds)
+    deliveries = per_round * SUBSCRIPTIONS * rounds
+    jobs_seconds = bus_seconds = 0.0
     try:
         with common.odoo_server(db):
-            # baseline: as many trivial queue_job jobs as deliveries
-            start = time.monotonic()
             with registry.cursor() as cr:
                 env = api.Environment(cr, SUPERUSER_ID, {})
-                for _ in range(deliveries):
-                    env["queue.job"].with_delay(channel=channel)._test_job()
-            common.wait_until(
-                lambda: common.count(
-                    registry,
-                    "SELECT count(*) FROM queue_job WHERE channel = %s "
-                    "AND state = 'done'",
-                    (channel,),
-                ),
-                deliveries,
-            )
-            jobs_seconds = time.monotonic() - start
-
-            # the bus: publish -> one delivery job per subscription -> done
-            with registry.cursor() as cr:
-                env = api.Environment(cr, SUPERUSER_ID, {})
-                Backend = env["integration.backend"]
                 for n in range(SUBSCRIPTIONS):
-                    Backend.create(
+                    env["integration.backend"].create(
                         {
                             "name": f"bench {run_id} {n}",
                             "event_topics": "integration.ping",
                         }
                     )
-            start = time.monotonic()
-            with registry.cursor() as cr:
-                env = api.Environment(cr, SUPERUSER_ID, {})
-                for n in range(args.count):
-                    env["integration.event"]._publish(
-                        "integration.ping", {"run": run_id, "n": n}
-                    )
-            common.wait_until(
-                lambda: common.count(
+            # baseline and bus alternate, round after round: a shared machine's
+            # load drifts, and both sides see the same drift
+            for round_number in range(rounds):
+                jobs_seconds += trivial_jobs(
                     registry,
-                    """SELECT count(*) FROM integration_event_delivery d
-                       JOIN integration_event e ON e.id = d.event_id
-                       WHERE e.payload->>'run' = %s AND d.state = 'done'""",
-                    (run_id,),
-                ),
-                deliveries,
-            )
-            bus_seconds = time.monotonic() - start
+                    f"root.bench{run_id}r{round_number}",
+                    per_round * SUBSCRIPTIONS,
+                )
+                bus_seconds += event_deliveries(
+                    registry, f"{run_id}r{round_number}", per_round
+                )
     finally:
         common.close_database(args, registry)
 
     jobs_rate = deliveries / jobs_seconds
     delivery_rate = deliveries / bus_seconds
+    events = per_round * rounds
     print(
         f"trivial queue_job jobs: {deliveries} in {jobs_seconds:.1f} s "
         f"= {jobs_rate:.1f}/s"
     )
     print(
-        f"event deliveries:       {deliveries} ({args.count} events x "
+        f"event deliveries:       {deliveries} ({events} events x "
         f"{SUBSCRIPTIONS}) in {bus_seconds:.1f} s = {delivery_rate:.1f}/s "
-        f"({args.count / bus_seconds:.1f} events/s)"
+        f"({events / bus_seconds:.1f} events/s)"
     )
     print(f"ratio per delivery:     {delivery_rate / jobs_rate:.2f} (target >= 0.8)")
+
+
+def trivial_jobs(registry, channel, count):
+    """Seconds for ``count`` trivial queue_job jobs, from enqueue to done."""
+    from odoo import SUPERUSER_ID, api
+
+    start = time.monotonic()
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        for _ in range(count):
+            env["queue.job"].with_delay(channel=channel)._test_job()
+    common.wait_until(
+        lambda: common.count(
+            registry,
+            "SELECT count(*) FROM queue_job WHERE channel = %s AND state = 'done'",
+            (channel,),
+        ),
+        count,
+    )
+    return time.monotonic() - start
+
+
+def event_deliveries(registry, run, count):
+    """Seconds for ``count`` published ping events to be delivered to every
+    subscription, from the publishing transaction to the last delivery done."""
+    from odoo import SUPERUSER_ID, api
+
+    start = time.monotonic()
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        for n in range(count):
+            env["integration.event"]._publish("integration.ping", {"run": run, "n": n})
+    common.wait_until(
+        lambda: common.count(
+            registry,
+            """SELECT count(*) FROM integration_event_delivery d
+               JOIN integration_event e ON e.id = d.event_id
+               WHERE e.payload->>'run' = %s AND d.state = 'done'""",
+            (run,),
+        ),
+        count * SUBSCRIPTIONS,
+    )
+    return time.monotonic() - start
 
 
 if __name__ == "__main__":

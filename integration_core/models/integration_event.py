@@ -5,6 +5,7 @@ from datetime import timedelta
 from odoo import api, fields, models, tools
 
 from .. import masking
+from ..sql_insert import insert_row
 
 # outbound topic of the events a generic backend receives
 EVENT_WEBHOOK_TOPIC = "event.webhook"
@@ -105,7 +106,10 @@ class IntegrationEvent(models.Model):
             if record and "company_id" in record._fields and record.company_id
             else self.env.company
         )
-        event = self.sudo().create(
+        # one INSERT per event and per delivery (see sql_insert): publishing is
+        # on the business hot paths
+        event = insert_row(
+            self.sudo(),
             {
                 "topic": topic,
                 "payload": payload,
@@ -113,9 +117,10 @@ class IntegrationEvent(models.Model):
                 "res_model": record._name if record else False,
                 "res_id": record.id if record else False,
                 "company_id": company.id,
-            }
+            },
         )
         event._fan_out()
+        event.invalidate_recordset(["delivery_ids"])
         return event
 
     def _fan_out(self):
@@ -168,6 +173,13 @@ class IntegrationEvent(models.Model):
                 "method": "_event_ping",
                 "backend_types": ("generic",),
                 "backend_filter": "_event_ping_wants",
+            },
+            {
+                "key": "invoice.on_delivery",
+                "name": "Invoice delivered orders (backend's Invoicing setting)",
+                "topics": ("shipment.delivered",),
+                "model": "integration.delivery.invoicer",
+                "method": "_on_shipment_delivered",
             },
         ]
 

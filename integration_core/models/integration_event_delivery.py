@@ -4,6 +4,7 @@ from odoo import api, fields, models
 
 from .. import tracing
 from ..exceptions import DependencyNotReady, PermanentError, RetryableError
+from ..sql_insert import insert_row
 
 
 class IntegrationEventDelivery(models.Model):
@@ -84,25 +85,32 @@ class IntegrationEventDelivery(models.Model):
         """The delivery of ``event`` to ``subscriber`` (for ``backend``) with its
         job, or ``skipped`` when the backend switched the subscriber off."""
         key = subscriber["key"]
-        delivery = self.create(
-            {
-                "event_id": event.id,
-                "subscriber": key,
-                "subscriber_name": subscriber.get("name") or key,
-                "backend_id": backend.id if backend else False,
-                "idempotency_key": f"{event.id}:{key}:{backend.id if backend else 0}",
-                "correlation_id": event.correlation_id,
-                "res_model": event.res_model,
-                "res_id": event.res_id,
-            }
-        )
-        if backend and not self.env["integration.event.subscription"]._is_enabled(
+        values = {
+            "event_id": event.id,
+            "subscriber": key,
+            "subscriber_name": subscriber.get("name") or key,
+            "backend_id": backend.id if backend else False,
+            "idempotency_key": f"{event.id}:{key}:{backend.id if backend else 0}",
+            "correlation_id": event.correlation_id,
+            "res_model": event.res_model,
+            "res_id": event.res_id,
+            # stored related fields: insert_row does not compute them
+            "company_id": event.company_id.id,
+            "topic": event.topic,
+            "backend_type": backend.backend_type if backend else False,
+        }
+        enabled = not backend or self.env["integration.event.subscription"]._is_enabled(
             backend, key
-        ):
-            delivery._set_state(
-                "skipped", skip_reason=self.env._("switched off on this backend")
+        )
+        if not enabled:
+            values.update(
+                state="skipped",
+                skip_reason=self.env._("switched off on this backend"),
             )
-        else:
+        # publishing is on business hot paths: one INSERT, as for a new inbox
+        # message, instead of create()'s defaults, computes and caches
+        delivery = insert_row(self.sudo(), values)
+        if enabled:
             delivery._delay_job(None, "Deliver", new=True)
         return delivery
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 import psycopg2
 
 from odoo import api, fields, models
+from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
 from odoo.addons.queue_job.utils import must_run_without_delay
@@ -14,7 +15,6 @@ from odoo.addons.queue_job.utils import must_run_without_delay
 from ..backoff import conflict_delay
 from ..exceptions import IllegalTransition
 from ..sql_insert import insert_row
-from ..sql_logging import expected_sql_failure
 
 _logger = logging.getLogger(__name__)
 
@@ -70,7 +70,20 @@ class IntegrationMessageMixin(models.AbstractModel):
     external_ref = fields.Char(index=True, help="Id of the external object.")
     correlation_id = fields.Char(index=True, copy=False)
     priority = fields.Integer(default=10)
-    attempt_count = fields.Integer(readonly=True, copy=False)
+    attempt_count = fields.Integer(
+        string="Attempts",
+        readonly=True,
+        copy=False,
+        help="Attempts made, before and after manual retries; waits for a "
+        "dependency and conflicts with concurrent transactions are listed under "
+        "Attempts without counting.",
+    )
+    attempt_budget_start = fields.Integer(
+        readonly=True,
+        copy=False,
+        help="Attempt count at the last manual retry or replay: the retry "
+        "policy's attempts are counted from there.",
+    )
     conflict_count = fields.Integer(
         readonly=True,
         copy=False,
@@ -86,6 +99,10 @@ class IntegrationMessageMixin(models.AbstractModel):
     res_model = fields.Char(string="Record Model", readonly=True)
     res_id = fields.Many2oneReference(
         string="Record ID", model_field="res_model", readonly=True
+    )
+    record_display_name = fields.Char(compute="_compute_record_labels", string="Record")
+    record_model_label = fields.Char(
+        compute="_compute_record_labels", string="Record Type"
     )
 
     def init(self):
@@ -151,6 +168,20 @@ class IntegrationMessageMixin(models.AbstractModel):
         )
 
     # -- linked record -------------------------------------------------------------
+    @api.depends("res_model", "res_id")
+    @api.depends_context("uid")
+    def _compute_record_labels(self):
+        # what the smart button reads: "SO042 / Sales Order", not the model name
+        for message in self:
+            record = message._get_record() if message.res_id else None
+            message.record_model_label = (
+                self.env["ir.model"]._get(record._name).name if record else False
+            )
+            try:
+                message.record_display_name = record.display_name if record else False
+            except AccessError:
+                message.record_display_name = f"#{record.id}"
+
     def _get_record(self):
         """The record produced (inbox) or described (outbox) by this message."""
         self.ensure_one()
@@ -241,13 +272,13 @@ class IntegrationMessageMixin(models.AbstractModel):
 
     def _lock(self):
         """Lock the message row for this transaction; False if someone else has it."""
-        try:
-            with expected_sql_failure(), self.env.cr.savepoint(flush=False):
-                self.env.cr.execute(
-                    f"SELECT id FROM {self._table} WHERE id = %s FOR UPDATE NOWAIT",  # noqa: S608
-                    (self.id,),
-                )
-        except psycopg2.errors.LockNotAvailable:
+        # SKIP LOCKED answers "taken" with no row instead of an error: no
+        # savepoint round trips on every job
+        self.env.cr.execute(
+            f"SELECT id FROM {self._table} WHERE id = %s FOR UPDATE SKIP LOCKED",  # noqa: S608
+            (self.id,),
+        )
+        if not self.env.cr.fetchone():
             return False
         self.invalidate_recordset()
         return True
@@ -265,19 +296,31 @@ class IntegrationMessageMixin(models.AbstractModel):
             last_error=self._truncate_error(self._describe_error(error)),
             last_traceback="".join(traceback.format_exception(error)),
         )
-        if permanent or self.attempt_count >= policy.max_attempts:
+        spent = self._attempts_in_budget()
+        if permanent or spent >= policy.max_attempts:
             self._set_state("dead", next_attempt_at=False, **values)
             _logger.warning(
                 "%s %s dead: %s", self._description, self.id, values["last_error"]
             )
             return "dead"
-        delay = (
-            seconds if seconds is not None else policy._get_delay(self.attempt_count)
-        )
+        delay = seconds if seconds is not None else policy._get_delay(spent)
         eta = fields.Datetime.now() + timedelta(seconds=delay)
         self._set_state("failed", next_attempt_at=eta, **values)
         self._schedule_retry(eta)
         return "failed"
+
+    def _attempts_in_budget(self):
+        """Attempts the retry policy counts: those since the last manual retry."""
+        self.ensure_one()
+        return self.attempt_count - self.attempt_budget_start
+
+    def _restart_budget(self, values=None):
+        """Give the messages a fresh retry budget (manual retry or replay),
+        keeping the count of the attempts made (the Attempts tab lists them)."""
+        for message in self:
+            message.write(
+                dict(values or {}, attempt_budget_start=message.attempt_count)
+            )
 
     @api.model
     def _is_conflict(self, error):

@@ -1,0 +1,469 @@
+"""A peak day replayed through the suite: the traffic, its timeline, and the
+reconciliation of what the simulated systems sent with what Odoo holds.
+
+Used by ``setup/demo``. Plain Python: the Odoo server runs in its own
+processes; this process sends the traffic like the outside systems would, opens
+the database through its own registry to play the warehouse, and reads the
+outcome with SQL.
+
+A scenario is a list of timed sends, built from a seed (the same seed gives the
+same scenario): each order's ``orders/create`` webhook, duplicates of some,
+``orders/updated`` versions delivered before the create, malformed and badly
+signed requests, and the follow-ups of the other systems once the order exists.
+"""
+
+import json
+import random
+import threading
+import time
+import uuid
+from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import harness
+import requests
+import shopify_simulator as shopify
+
+SKU_COUNT = 50
+STOCK_PER_PRODUCT = 100000
+SHOPIFY_LOCATION = "65000001"
+
+
+def demo_skus():
+    return [f"DEMO-{index:03d}" for index in range(1, SKU_COUNT + 1)]
+
+
+# -- the scenario ---------------------------------------------------------------------
+@dataclass(order=True)
+class Send:
+    """One HTTP request of the scenario, ``at`` seconds after the start."""
+
+    at: float
+    seq: int
+    kind: str = field(
+        compare=False
+    )  # order, duplicate, update, bad_signature, malformed
+    order_index: int = field(compare=False, default=-1)
+    topic: str = field(compare=False, default="")
+    body: bytes = field(compare=False, default=b"")
+    headers: dict = field(compare=False, default_factory=dict)
+
+
+@dataclass
+class Scenario:
+    orders: list
+    sends: list
+    seed: int
+    duration: float
+
+
+def build_scenario(order_count, rate, seed, secret, tag):
+    """The Shopify side of the peak: orders at ``rate`` per second.
+
+    - 10% of the deliveries are sent twice (Shopify retries; same event id);
+    - 5% of the orders get an ``orders/updated`` version that arrives before
+      their ``orders/create`` (the update is the newer one and must win);
+    - 2% extra requests are malformed JSON or badly signed (refused: 400, 401).
+    """
+    rng = random.Random(seed)
+    sender = shopify.WebhookSender("", secret, seed=seed)
+    skus = demo_skus()
+    orders, sends = [], []
+    seq = iter(range(10**9))
+    for index in range(order_count):
+        at = index / rate
+        lines = [
+            (
+                sku,
+                rng.randint(1, 3),
+                f"{rng.randint(5, 80)}.{rng.choice(['00', '50', '99'])}",
+            )
+            for sku in rng.sample(skus, rng.randint(1, 3))
+        ]
+        order = shopify.order_payload(
+            lines,
+            order_id=int(f"7{seed % 1000:03d}{index:06d}{tag % 1000:03d}"),
+            name=f"#D{tag}-{index + 1:04d}",
+            currency="USD",
+            email=f"buyer{rng.randint(1, 400)}@demo.example",
+            shipping=("Standard", "5.00"),
+        )
+        orders.append(order)
+        body, headers = sender.build(
+            "orders/create", order, event_id=f"demo-{tag}-{index}-create"
+        )
+        sends.append(
+            Send(at, next(seq), "order", index, "orders/create", body, headers)
+        )
+        if rng.random() < 0.10:
+            sends.append(
+                Send(
+                    at + rng.uniform(0.5, 6),
+                    next(seq),
+                    "duplicate",
+                    index,
+                    "orders/create",
+                    body,
+                    headers,
+                )
+            )
+        if rng.random() < 0.05:
+            newer = shopify.bump(order, seconds=60, note="gift wrap, please")
+            body_u, headers_u = sender.build(
+                "orders/updated", newer, event_id=f"demo-{tag}-{index}-update"
+            )
+            # the newer version arrives first: the create must not undo it
+            sends.append(
+                Send(
+                    max(0.0, at - 0.3),
+                    next(seq),
+                    "update",
+                    index,
+                    "orders/updated",
+                    body_u,
+                    headers_u,
+                )
+            )
+            orders[index] = newer
+        if rng.random() < 0.02:
+            if rng.random() < 0.5:
+                bad_headers = dict(
+                    headers,
+                    **{"X-Shopify-Hmac-Sha256": shopify.sign("not-the-secret", body)},
+                )
+                sends.append(
+                    Send(
+                        at + 0.1,
+                        next(seq),
+                        "bad_signature",
+                        index,
+                        "orders/create",
+                        body,
+                        bad_headers,
+                    )
+                )
+            else:
+                garbage = body[: len(body) // 2]
+                bad_headers = dict(
+                    headers, **{"X-Shopify-Hmac-Sha256": shopify.sign(secret, garbage)}
+                )
+                bad_headers["X-Shopify-Event-Id"] = f"demo-{tag}-{index}-malformed"
+                sends.append(
+                    Send(
+                        at + 0.1,
+                        next(seq),
+                        "malformed",
+                        index,
+                        "orders/create",
+                        garbage,
+                        bad_headers,
+                    )
+                )
+    sends.sort()
+    return Scenario(orders, sends, seed, order_count / rate)
+
+
+# -- the timeline -----------------------------------------------------------------------
+class Timeline:
+    """Per-second counts of the run, for the progress display and the picture."""
+
+    def __init__(self):
+        self.start = time.monotonic()
+        self.lock = threading.Lock()
+        self.sent = Counter()
+        self.accepted = Counter()
+        self.refused = Counter()
+        self.refused_by_reason = Counter()
+        self.samples = []  # (second, processed total, failed, dead, queue depth)
+        self.outages = []  # [start, end] seconds
+
+    def now(self):
+        return time.monotonic() - self.start
+
+    def record(self, send, status):
+        second = int(self.now())
+        with self.lock:
+            self.sent[second] += 1
+            if 200 <= status < 300:
+                self.accepted[second] += 1
+            else:
+                self.refused[second] += 1
+                self.refused_by_reason[f"{status} {send.kind.replace('_', ' ')}"] += 1
+
+    def totals(self):
+        with self.lock:
+            return (
+                sum(self.sent.values()),
+                sum(self.accepted.values()),
+                sum(self.refused.values()),
+            )
+
+
+# -- sending -------------------------------------------------------------------------
+class Replayer:
+    """Sends a scenario's requests at their times, from a few threads."""
+
+    def __init__(self, url, scenario, timeline, speed=1.0, senders=4):
+        self.url = url
+        self.scenario = scenario
+        self.timeline = timeline
+        self.speed = speed
+        self.senders = senders
+        self.results = []  # (send, status)
+        self.done = threading.Event()
+        self._local = threading.local()
+
+    def _session(self):
+        if not hasattr(self._local, "session"):
+            self._local.session = requests.Session()
+        return self._local.session
+
+    def _post(self, send):
+        wait = send.at / self.speed - self.timeline.now()
+        if wait > 0:
+            time.sleep(wait)
+        for _attempt in range(20):
+            try:
+                response = self._session().post(
+                    self.url, data=send.body, headers=send.headers, timeout=30
+                )
+            except requests.RequestException:
+                time.sleep(0.5)
+                continue
+            # a sender retries what the server could not take (503, 429), as
+            # Shopify does; what it refused stays refused
+            if response.status_code in (429, 502, 503, 504):
+                time.sleep(float(response.headers.get("Retry-After") or 1))
+                continue
+            break
+        else:
+            response = None
+        status = response.status_code if response is not None else 599
+        self.timeline.record(send, status)
+        self.results.append((send, status))
+
+    def run(self):
+        with ThreadPoolExecutor(self.senders) as pool:
+            list(pool.map(self._post, self.scenario.sends))
+        self.done.set()
+
+    def start(self):
+        thread = threading.Thread(target=self.run, daemon=True)
+        thread.start()
+        return thread
+
+
+# -- reading the outcome -----------------------------------------------------------------
+def inbox_states(db, backend_ids):
+    rows = harness.query(
+        db,
+        "SELECT state, count(*) FROM integration_inbox_message "
+        "WHERE backend_id = ANY(%s) GROUP BY state",
+        (list(backend_ids),),
+    )
+    return dict(rows)
+
+
+class Sampler:
+    """Samples processed / failed / dead / queue depth once a second."""
+
+    def __init__(self, db, backend_ids, timeline, run_started_at):
+        self.db = db
+        self.backend_ids = backend_ids
+        self.timeline = timeline
+        self.run_started_at = run_started_at
+        self.stop_event = threading.Event()
+        self.latest = {}
+
+    def sample(self):
+        states = dict(
+            harness.query(
+                self.db,
+                "SELECT state, count(*) FROM integration_inbox_message "
+                "WHERE backend_id = ANY(%s) AND received_at >= %s GROUP BY state",
+                (list(self.backend_ids), self.run_started_at),
+            )
+        )
+        depth = harness.queue_depth(self.db)
+        self.latest = dict(states, queue=depth)
+        with self.timeline.lock:
+            self.timeline.samples.append(
+                (
+                    self.timeline.now(),
+                    states.get("done", 0) + states.get("ignored", 0),
+                    states.get("failed", 0),
+                    states.get("dead", 0),
+                    depth,
+                )
+            )
+        return self.latest
+
+    def run(self):
+        while not self.stop_event.wait(1.0):
+            try:
+                self.sample()
+            except Exception:  # noqa: BLE001 - a missed sample is not fatal
+                continue
+
+    def start(self):
+        thread = threading.Thread(target=self.run, daemon=True)
+        thread.start()
+        return thread
+
+
+def reconcile(db, scenario, replayer, backend_id, shop):
+    """Each system's own ledger against the database: lost and doubled counted,
+    not assumed."""
+    accepted_orders = {
+        scenario.orders[send.order_index]["id"]
+        for send, status in replayer.results
+        if send.kind in ("order", "duplicate", "update") and status == 200
+    }
+    sent_orders = {order["id"] for order in scenario.orders}
+    rows = harness.query(
+        db,
+        """SELECT b.external_id, count(DISTINCT o.id), min(o.state)
+             FROM integration_binding b JOIN sale_order o ON o.id = b.res_id
+            WHERE b.backend_id = %s AND b.res_model = 'sale.order'
+              AND b.external_id = ANY(%s)
+            GROUP BY b.external_id""",
+        (backend_id, [str(order_id) for order_id in sent_orders]),
+    )
+    in_odoo = {int(external_id): (count, state) for external_id, count, state in rows}
+    by_ref = Counter(
+        ref
+        for (ref,) in harness.query(
+            db,
+            "SELECT client_order_ref FROM sale_order WHERE client_order_ref = ANY(%s)",
+            ([order["name"] for order in scenario.orders],),
+        )
+    )
+    lost = sorted(order_id for order_id in accepted_orders if order_id not in in_odoo)
+    doubled = sorted(name for name, count in by_ref.items() if count > 1)
+    refused = Counter()
+    for send, status in replayer.results:
+        if send.kind in ("bad_signature", "malformed"):
+            refused[(send.kind, status)] += 1
+    bad_sent = sum(
+        1 for send in scenario.sends if send.kind in ("bad_signature", "malformed")
+    )
+    bad_refused = sum(
+        count
+        for (kind, status), count in refused.items()
+        if (kind == "bad_signature" and status == 401)
+        or (kind == "malformed" and status == 400)
+    )
+    confirmed = sum(1 for count, state in in_odoo.values() if state == "sale")
+    dead = harness.query(
+        db,
+        "SELECT topic, last_error FROM integration_inbox_message "
+        "WHERE backend_id = %s AND state = 'dead' ORDER BY id",
+        (backend_id,),
+    )
+    duplicates = harness.query(
+        db,
+        "SELECT count(*) FROM integration_inbox_message WHERE backend_id = %s",
+        (backend_id,),
+    )[0][0]
+    accepted_requests = sum(1 for _send, status in replayer.results if status == 200)
+    inventory_calls = sum(
+        1
+        for request in shop.requests
+        if "inventory_levels/set" in request.get("path", "")
+    )
+    return {
+        "sent_requests": len(scenario.sends),
+        "accepted_requests": accepted_requests,
+        "orders_sent": len(sent_orders),
+        "orders_accepted": len(accepted_orders),
+        "sale_orders": len(in_odoo),
+        "sale_orders_confirmed": confirmed,
+        "duplicates_suppressed": accepted_requests - duplicates,
+        "bad_requests_sent": bad_sent,
+        "bad_requests_refused": bad_refused,
+        "refused_by_reason": {
+            reason: count
+            for reason, count in sorted(replayer.timeline.refused_by_reason.items())
+        },
+        "dead_letters": [{"topic": topic, "reason": error} for topic, error in dead],
+        "inventory_calls": inventory_calls,
+        "lost": len(lost),
+        "lost_ids": lost[:20],
+        "doubled": len(doubled),
+        "doubled_names": doubled[:20],
+    }
+
+
+# -- the picture -------------------------------------------------------------------------
+def plot(timeline, path_png, path_html, title):
+    """Requests sent, accepted and processed per second, and queue depth."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    end = int(max([timeline.now()] + [s[0] for s in timeline.samples])) + 1
+    seconds = list(range(end))
+    sent = [timeline.sent.get(s, 0) for s in seconds]
+    accepted = [timeline.accepted.get(s, 0) for s in seconds]
+    processed_per_second = [0] * end
+    depth = [0] * end
+    previous = 0
+    for moment, processed, _failed, _dead, queue in timeline.samples:
+        second = min(int(moment), end - 1)
+        processed_per_second[second] += max(0, processed - previous)
+        previous = processed
+        depth[second] = queue
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 6.5), sharex=True)
+    top.plot(seconds, sent, label="sent", color="#888888", linewidth=1)
+    top.plot(seconds, accepted, label="accepted (200)", color="#1f77b4", linewidth=1.5)
+    top.plot(
+        seconds, processed_per_second, label="processed", color="#2ca02c", linewidth=1.5
+    )
+    top.set_ylabel("requests / s")
+    top.legend(loc="upper right")
+    top.set_title(title)
+    bottom.fill_between(seconds, depth, color="#ff7f0e", alpha=0.4, step="mid")
+    bottom.plot(seconds, depth, color="#ff7f0e", label="queue depth (jobs)")
+    bottom.set_ylabel("jobs waiting")
+    bottom.set_xlabel("seconds since the start of the peak")
+    bottom.legend(loc="upper right")
+    for start, stop in timeline.outages:
+        for axis in (top, bottom):
+            axis.axvspan(start, stop, color="#d62728", alpha=0.15)
+    if timeline.outages:
+        top.text(
+            timeline.outages[0][0],
+            top.get_ylim()[1] * 0.9,
+            " carrier outage",
+            color="#d62728",
+        )
+    fig.tight_layout()
+    fig.savefig(path_png, dpi=100)
+    plt.close(fig)
+    with open(path_html, "w", encoding="utf-8") as html:
+        html.write(
+            "<!DOCTYPE html><html><head><meta charset='utf-8'><title>"
+            f"{title}</title></head><body><h1>{title}</h1>"
+            "<img src='peak.png' alt='requests and queue depth over the peak'>"
+            "</body></html>\n"
+        )
+
+
+def write_summary(path, summary):
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(summary, handle, indent=2, sort_keys=True)
+        handle.write("\n")
+
+
+def new_tag():
+    return uuid.uuid4().int % 1000
+
+
+def merge_counts(*dicts):
+    total = defaultdict(int)
+    for values in dicts:
+        for key, value in values.items():
+            total[key] += value
+    return dict(total)
