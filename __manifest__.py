@@ -4,7 +4,6 @@
     "summary": "Shopify, Stripe and carrier integrations on a durable message pipeline",
     "version": "18.0.1.0.0",
     "category": "Integrations",
-    "website": "https://github.com/integration-suite/integration-suite",
     "author": "Integration Suite contributors",
     "license": "LGPL-3",
     "depends": [

@@ -2,9 +2,8 @@
 {
     "name": "Integration Core",
     "summary": "Durable inbox and outbox for external integrations",
-    "version": "18.0.1.2.0",
+    "version": "18.0.1.3.0",
     "category": "Integrations",
-    "website": "https://github.com/integration-suite/integration-suite",
     "author": "Integration Suite contributors",
     "license": "LGPL-3",
     "depends": ["mail", "queue_job", "sale_stock", "stock_delivery", "account"],
@@ -28,6 +27,7 @@
         "views/integration_dashboard_views.xml",
         "views/res_config_settings_views.xml",
         "views/sale_order_views.xml",
+        "views/integration_tracking_line_views.xml",
         "views/stock_picking_views.xml",
         "views/account_move_views.xml",
         "views/account_payment_views.xml",
@@ -38,6 +38,7 @@
         "python": ["requests>=2.25", "cryptography>=3.4", "jsonschema>=4.0"]
     },
     "assets": {
+        "web.assets_backend": ["integration_core/static/src/**/*"],
         "web.assets_tests": ["integration_core/static/tests/tours/*.js"],
     },
     "installable": True,

@@ -4,7 +4,6 @@
     "summary": "A minimal, tested connector to copy when writing a new one",
     "version": "18.0.1.0.0",
     "category": "Integrations",
-    "website": "https://github.com/integration-suite/integration-suite",
     "author": "Integration Suite contributors",
     "license": "LGPL-3",
     "depends": ["integration_core"],

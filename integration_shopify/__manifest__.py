@@ -4,7 +4,6 @@
     "summary": "Shopify connector on top of Integration Core",
     "version": "18.0.2.0.0",
     "category": "Integrations",
-    "website": "https://github.com/integration-suite/integration-suite",
     "author": "Integration Suite contributors",
     "license": "LGPL-3",
     "depends": ["integration_core", "sale_stock"],

@@ -10,7 +10,6 @@ Ctrl-C. Run ``setup/demo --help`` for the options.
 
 import argparse
 import os
-import secrets
 import signal
 import socket
 import sys
@@ -141,106 +140,6 @@ def prepare_database(db, reset, say):
 
             if subprocess.call(cmd, stdout=output, stderr=subprocess.STDOUT):
                 raise DemoError(f"updating the suite in {db} failed: see {log}")
-
-
-def seed_database(db, simulators):
-    """Company, warehouse stock, 50 products and the backends (idempotent).
-
-    Secrets are generated here at the first run and kept in the database
-    (encrypted), never in the repository.
-    """
-    from odoo import Command
-
-    with harness.environment(db, {"tracking_disable": True}) as env:
-        company = env.company
-        if company.name in ("YourCompany", "My Company"):
-            company.name = "Demo Distributor"
-        warehouse = env["stock.warehouse"].search(
-            [("company_id", "=", company.id)], limit=1
-        )
-        Product = env["product.product"].with_context(active_test=False)
-        products = {}
-        for index, sku in enumerate(peak.demo_skus()):
-            product = Product.search([("default_code", "=", sku)], limit=1)
-            if not product:
-                product = Product.create(
-                    {
-                        "name": f"Demo product {index + 1:02d}",
-                        "default_code": sku,
-                        "list_price": 10 + index,
-                        "type": "consu",
-                        "is_storable": True,
-                        "taxes_id": [Command.clear()],
-                    }
-                )
-            products[sku] = product
-        quants = env["stock.quant"]
-        for product in products.values():
-            if product.qty_available < peak.STOCK_PER_PRODUCT / 2:
-                quants |= quants.with_context(inventory_mode=True).create(
-                    {
-                        "product_id": product.id,
-                        "location_id": warehouse.lot_stock_id.id,
-                        "inventory_quantity": peak.STOCK_PER_PRODUCT,
-                    }
-                )
-        if quants:
-            quants.action_apply_inventory()
-        Backend = env["integration.backend"].with_context(active_test=False)
-        shop = Backend.search(
-            [("backend_type", "=", "shopify"), ("name", "=", "Demo Shopify store")],
-            limit=1,
-        )
-        if not shop:
-            shop = Backend.create(
-                {
-                    "name": "Demo Shopify store",
-                    "backend_type": "shopify",
-                    "shopify_shop_domain": "demo-store.example.com",
-                    "webhook_secret": secrets.token_hex(24),
-                    "shopify_access_token": "shpat_demo",
-                    "tax_fallback": "none",
-                    "confirm_policy": "confirm",
-                    # nothing scheduled reaches anything but the simulators
-                    "reconcile_enabled": False,
-                }
-            )
-        shop.write({"api_base_url": simulators["shopify"].base_url, "active": True})
-        if not shop.shopify_location_ids:
-            env["integration.shopify.location"].create(
-                {
-                    "backend_id": shop.id,
-                    "name": "Demo warehouse",
-                    "shopify_location_id": peak.SHOPIFY_LOCATION,
-                    "warehouse_id": warehouse.id,
-                }
-            )
-        Binding = env["integration.shopify.product.binding"]
-        bound = set(
-            Binding.search([("backend_id", "=", shop.id)]).mapped(
-                "product_id.default_code"
-            )
-        )
-        for number, (sku, product) in enumerate(products.items(), start=1):
-            if sku not in bound:
-                Binding.create(
-                    {
-                        "backend_id": shop.id,
-                        "product_id": product.id,
-                        "external_id": f"4400{number:04d}",
-                        "inventory_item_id": f"5500{number:04d}",
-                    }
-                )
-        shop._get_shipping_product()
-        secret = shop._get_webhook_secrets()[0]
-        return {
-            "shopify": {
-                "id": shop.id,
-                "token": shop.webhook_token,
-                "secret": secret,
-                "url": f"/integration/webhook/{shop.webhook_token}",
-            }
-        }
 
 
 # -- the run ---------------------------------------------------------------------------------
@@ -426,7 +325,7 @@ def main(argv=None):
             "shopify": shopify.ShopifySimulator(access_token="shpat_demo").start()
         }
         processes.add(simulators["shopify"].stop)
-        backends = seed_database(args.db, simulators)
+        backends = peak.seed_world(args.db, simulators)
         server = harness.OdooServer(
             args.db,
             workers=2,

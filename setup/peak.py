@@ -14,6 +14,7 @@ signed requests, and the follow-ups of the other systems once the order exists.
 
 import json
 import random
+import secrets
 import threading
 import time
 import uuid
@@ -126,42 +127,152 @@ def build_scenario(order_count, rate, seed, secret, tag):
                 )
             )
             orders[index] = newer
-        if rng.random() < 0.02:
-            if rng.random() < 0.5:
-                bad_headers = dict(
-                    headers,
-                    **{"X-Shopify-Hmac-Sha256": shopify.sign("not-the-secret", body)},
+    # 2% of the orders get a malformed or a badly signed copy; at least one of
+    # each, so every run shows both refused
+    bad_count = max(2, round(order_count * 0.02))
+    for number, index in enumerate(
+        rng.sample(range(order_count), min(bad_count, order_count))
+    ):
+        send = next(s for s in sends if s.order_index == index and s.kind == "order")
+        if number % 2:
+            bad_headers = dict(
+                send.headers,
+                **{"X-Shopify-Hmac-Sha256": shopify.sign("not-the-secret", send.body)},
+            )
+            sends.append(
+                Send(
+                    send.at + 0.1,
+                    next(seq),
+                    "bad_signature",
+                    index,
+                    send.topic,
+                    send.body,
+                    bad_headers,
                 )
-                sends.append(
-                    Send(
-                        at + 0.1,
-                        next(seq),
-                        "bad_signature",
-                        index,
-                        "orders/create",
-                        body,
-                        bad_headers,
-                    )
+            )
+        else:
+            garbage = send.body[: len(send.body) // 2]
+            bad_headers = dict(
+                send.headers,
+                **{
+                    "X-Shopify-Hmac-Sha256": shopify.sign(secret, garbage),
+                    "X-Shopify-Event-Id": f"demo-{tag}-{index}-malformed",
+                },
+            )
+            sends.append(
+                Send(
+                    send.at + 0.1,
+                    next(seq),
+                    "malformed",
+                    index,
+                    send.topic,
+                    garbage,
+                    bad_headers,
                 )
-            else:
-                garbage = body[: len(body) // 2]
-                bad_headers = dict(
-                    headers, **{"X-Shopify-Hmac-Sha256": shopify.sign(secret, garbage)}
-                )
-                bad_headers["X-Shopify-Event-Id"] = f"demo-{tag}-{index}-malformed"
-                sends.append(
-                    Send(
-                        at + 0.1,
-                        next(seq),
-                        "malformed",
-                        index,
-                        "orders/create",
-                        garbage,
-                        bad_headers,
-                    )
-                )
+            )
     sends.sort()
     return Scenario(orders, sends, seed, order_count / rate)
+
+
+# -- the world the scenario runs in ---------------------------------------------------
+def seed_world(db, simulators):
+    """Company, warehouse stock, 50 products and the backends (idempotent).
+
+    Secrets are generated here at the first run and kept in the database
+    (encrypted), never in the repository.
+    """
+    from odoo import Command
+
+    with harness.environment(db, {"tracking_disable": True}) as env:
+        company = env.company
+        if company.name in ("YourCompany", "My Company"):
+            company.name = "Demo Distributor"
+        warehouse = env["stock.warehouse"].search(
+            [("company_id", "=", company.id)], limit=1
+        )
+        Product = env["product.product"].with_context(active_test=False)
+        products = {}
+        for index, sku in enumerate(demo_skus()):
+            product = Product.search([("default_code", "=", sku)], limit=1)
+            if not product:
+                product = Product.create(
+                    {
+                        "name": f"Demo product {index + 1:02d}",
+                        "default_code": sku,
+                        "list_price": 10 + index,
+                        "type": "consu",
+                        "is_storable": True,
+                        "taxes_id": [Command.clear()],
+                    }
+                )
+            products[sku] = product
+        quants = env["stock.quant"]
+        for product in products.values():
+            if product.qty_available < STOCK_PER_PRODUCT / 2:
+                quants |= quants.with_context(inventory_mode=True).create(
+                    {
+                        "product_id": product.id,
+                        "location_id": warehouse.lot_stock_id.id,
+                        "inventory_quantity": STOCK_PER_PRODUCT,
+                    }
+                )
+        if quants:
+            quants.action_apply_inventory()
+        Backend = env["integration.backend"].with_context(active_test=False)
+        shop = Backend.search(
+            [("backend_type", "=", "shopify"), ("name", "=", "Demo Shopify store")],
+            limit=1,
+        )
+        if not shop:
+            shop = Backend.create(
+                {
+                    "name": "Demo Shopify store",
+                    "backend_type": "shopify",
+                    "shopify_shop_domain": "demo-store.example.com",
+                    "webhook_secret": secrets.token_hex(24),
+                    "shopify_access_token": "shpat_demo",
+                    "tax_fallback": "none",
+                    "confirm_policy": "confirm",
+                    # nothing scheduled reaches anything but the simulators
+                    "reconcile_enabled": False,
+                }
+            )
+        shop.write({"api_base_url": simulators["shopify"].base_url, "active": True})
+        if not shop.shopify_location_ids:
+            env["integration.shopify.location"].create(
+                {
+                    "backend_id": shop.id,
+                    "name": "Demo warehouse",
+                    "shopify_location_id": SHOPIFY_LOCATION,
+                    "warehouse_id": warehouse.id,
+                }
+            )
+        Binding = env["integration.shopify.product.binding"]
+        bound = set(
+            Binding.search([("backend_id", "=", shop.id)]).mapped(
+                "product_id.default_code"
+            )
+        )
+        for number, (sku, product) in enumerate(products.items(), start=1):
+            if sku not in bound:
+                Binding.create(
+                    {
+                        "backend_id": shop.id,
+                        "product_id": product.id,
+                        "external_id": f"4400{number:04d}",
+                        "inventory_item_id": f"5500{number:04d}",
+                    }
+                )
+        shop._get_shipping_product()
+        secret = shop._get_webhook_secrets()[0]
+        return {
+            "shopify": {
+                "id": shop.id,
+                "token": shop.webhook_token,
+                "secret": secret,
+                "url": f"/integration/webhook/{shop.webhook_token}",
+            }
+        }
 
 
 # -- the timeline -----------------------------------------------------------------------

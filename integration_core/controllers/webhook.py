@@ -182,7 +182,15 @@ class IntegrationWebhookController(http.Controller):
             backend._verify_signature(raw_body, headers)
         except SignatureError as err:
             _logger.warning(
-                "webhook refused for integration.backend %s: %s", backend.id, err.reason
+                "webhook refused for integration.backend %s: %s%s",
+                backend.id,
+                err.reason,
+                # the usual cause on a new backend, said where it is looked for
+                "; no webhook secret is set on this backend: write one on its "
+                "form, Webhook Security tab"
+                if backend._webhook_secret_required()
+                and not backend._get_webhook_secrets()
+                else "",
             )
             return _reply(401, "unauthorized")
 

@@ -13,6 +13,7 @@ from . import integration_order_importer
 from . import integration_refund_importer
 from . import integration_payment_importer
 from . import integration_shipment_importer
+from . import integration_delivery_invoicer
 from . import integration_message_mixin
 from . import integration_message_attempt
 from . import integration_inbox_message
@@ -27,6 +28,8 @@ from . import integration_reconciliation_run
 from . import integration_reconciliation_line
 from . import sale_order
 from . import sale_order_line
+from . import integration_tracking_line
+from . import integration_tracking_event
 from . import stock_picking
 from . import account_move
 from . import account_payment

@@ -128,6 +128,11 @@ class IntegrationBackend(models.Model):
     webhook_secret_previous_until = fields.Datetime(
         string="Previous Secret Accepted Until", tracking=True
     )
+    webhook_secret_missing = fields.Boolean(
+        compute="_compute_webhook_secret_missing",
+        help="The backend's type signs its webhooks and no secret is set: every "
+        "delivery is refused with 401.",
+    )
     outbox_message_ids = fields.One2many("integration.outbox.message", "backend_id")
 
     _sql_constraints = [
@@ -155,6 +160,20 @@ class IntegrationBackend(models.Model):
             backend.webhook_url = (
                 f"{base_url}/integration/webhook/{backend.webhook_token}"
             )
+
+    @api.depends("backend_type", "webhook_secret_set")
+    def _compute_webhook_secret_missing(self):
+        for backend in self:
+            backend.webhook_secret_missing = (
+                backend._webhook_secret_required() and not backend.webhook_secret_set
+            )
+
+    def _webhook_secret_required(self):
+        """Whether this backend's webhooks are refused without a webhook secret
+        (default: every type but an uninstalled connector's); connectors whose
+        senders do not sign override it."""
+        self.ensure_one()
+        return self.backend_type != REMOVED_TYPE
 
     def action_rotate_webhook_secret(self):
         """Keep the current secret as the previous one (for the sender to switch)."""

@@ -109,6 +109,18 @@ class IntegrationBackend(models.Model):
         string="Post Credit Notes",
         help="Post refund credit notes and pay them through the gateway's journal.",
     )
+    invoice_policy = fields.Selection(
+        [
+            ("manual", "Invoice manually"),
+            ("delivery", "Invoice on delivery"),
+        ],
+        string="Invoicing",
+        default="manual",
+        required=True,
+        help="Invoice on delivery: when the carrier confirms that a delivery "
+        "order of an order of this channel reached the customer, its delivered "
+        "quantities are invoiced and the invoice is posted, once.",
+    )
     binding_ids = fields.One2many("integration.binding", "backend_id")
 
     @api.depends("backend_type")
@@ -120,6 +132,18 @@ class IntegrationBackend(models.Model):
         """Whether this backend's type imports orders (shows the Sales tab);
         connectors that never do return False for their type."""
         return self.backend_type != "removed"
+
+    def _get_tracking_carriers(self):
+        """The shipping methods whose parcels this backend tracks (tracking
+        events look for their picking among these carriers' only); empty:
+        pickings of any carrier."""
+        return self.env["delivery.carrier"]
+
+    def _get_tracking_window_days(self):
+        """Days a picking may be found by its tracking number: carriers reuse
+        tracking numbers, an older picking of the same number is not this
+        parcel."""
+        return 90
 
     def _get_location_warehouse(self, location):
         """Warehouse of the channel's fulfilment ``location`` id (the canonical

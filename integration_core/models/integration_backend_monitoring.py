@@ -11,7 +11,8 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.tools import SQL
 
-from .. import masking
+from .. import dashboard, masking
+from ..dashboard import INBOX_FIGURES, OUTBOX_FIGURES, TRAFFIC_HOURS
 from ..flow_control import FlowStore
 
 _logger = logging.getLogger(__name__)
@@ -87,20 +88,78 @@ class IntegrationBackend(models.Model):
         "integration.reconciliation.run", "backend_id"
     )
 
+    # The 24 h figures count the messages received (inbound) or enqueued
+    # (outbound) in the last 24 hours, by their state now: they add up.
     stat_received_24h = fields.Integer(
-        compute="_compute_stats", string="Received (24h)"
+        compute="_compute_stats",
+        string="Received (24h)",
+        help="Inbound messages received in the last 24 hours.",
     )
-    stat_sent_24h = fields.Integer(compute="_compute_stats", string="Sent (24h)")
-    stat_done_24h = fields.Integer(compute="_compute_stats", string="Done (24h)")
-    stat_failed_24h = fields.Integer(compute="_compute_stats", string="Failed (24h)")
-    stat_dead_24h = fields.Integer(compute="_compute_stats", string="Dead (24h)")
-    stat_dead = fields.Integer(compute="_compute_stats", string="Dead")
+    stat_done_24h = fields.Integer(
+        compute="_compute_stats",
+        string="Done (24h)",
+        help="Of the messages received in the last 24 hours, those processed.",
+    )
+    stat_waiting_24h = fields.Integer(
+        compute="_compute_stats",
+        string="Waiting (24h)",
+        help="Of the messages received in the last 24 hours, those not "
+        "processed yet (received, queued, processing).",
+    )
+    stat_failed_24h = fields.Integer(
+        compute="_compute_stats",
+        string="Failed (24h)",
+        help="Of the messages received in the last 24 hours, those failed and "
+        "waiting for a retry.",
+    )
+    stat_dead_24h = fields.Integer(
+        compute="_compute_stats",
+        string="Dead (24h)",
+        help="Of the messages received in the last 24 hours, those dead.",
+    )
+    stat_ignored_24h = fields.Integer(
+        compute="_compute_stats",
+        string="Ignored (24h)",
+        help="Of the messages received in the last 24 hours, those ignored.",
+    )
+    stat_enqueued_24h = fields.Integer(
+        compute="_compute_stats",
+        string="Enqueued (24h)",
+        help="Outbound messages enqueued in the last 24 hours.",
+    )
+    stat_sent_24h = fields.Integer(
+        compute="_compute_stats",
+        string="Sent (24h)",
+        help="Of the outbound messages enqueued in the last 24 hours, those sent.",
+    )
+    stat_out_failed_24h = fields.Integer(
+        compute="_compute_stats",
+        string="Outbound Failed (24h)",
+        help="Of the outbound messages enqueued in the last 24 hours, those "
+        "failed or dead.",
+    )
+    stat_traffic_24h = fields.Json(
+        compute="_compute_stats",
+        string="Traffic (24h)",
+        help="Inbound messages received per hour over the last 24 hours, by "
+        "their state now.",
+    )
+    stat_dead = fields.Integer(
+        compute="_compute_stats",
+        string="Dead",
+        help="Dead inbound and outbound messages, whenever received.",
+    )
     stat_failed_deliveries = fields.Integer(
         compute="_compute_stat_failed_deliveries",
         string="Failed Event Deliveries",
         help="Event deliveries to this backend's subscribers that failed or died.",
     )
-    stat_queue_depth = fields.Integer(compute="_compute_stats", string="Queue depth")
+    stat_queue_depth = fields.Integer(
+        compute="_compute_stats",
+        string="Queue depth",
+        help="Inbound messages waiting now (received, queued, processing, "
+        "failed), whenever received.",
+    )
     stat_lag_seconds = fields.Integer(compute="_compute_stats", string="Lag (s)")
     stat_lag_display = fields.Char(compute="_compute_stats", string="Lag")
     stat_last_success = fields.Datetime(compute="_compute_stats", string="Last success")
@@ -113,80 +172,71 @@ class IntegrationBackend(models.Model):
 
     # -- statistics ----------------------------------------------------------------
     @api.model
-    def _get_backend_stats(self, backend_ids):
-        """Figures of the dashboard for ``backend_ids`` in three grouped queries.
+    def _get_backend_stats(self, backend_ids, now=None):
+        """Figures of the dashboard for ``backend_ids`` in four grouped queries.
+
+        The 24 h figures and the traffic chart count the same messages (received
+        or enqueued in the 24 hours before ``now``) by their state now, so a
+        card's figures add up: received = done + waiting + failed + dead +
+        ignored. Queue depth, lag, dead and last success are of all dates.
 
         :returns: {backend id: dict of figures}
         """
+        now = now or fields.Datetime.now()
+        since = now - timedelta(hours=TRAFFIC_HOURS)
         stats = {
-            backend_id: {
-                "received_24h": 0,
-                "sent_24h": 0,
-                "done_24h": 0,
-                "failed_24h": 0,
-                "dead_24h": 0,
-                "dead": 0,
-                "queue_depth": 0,
-                "oldest_pending": None,
-                "last_success": None,
-            }
+            backend_id: dict(
+                dict.fromkeys(INBOX_FIGURES + OUTBOX_FIGURES, 0),
+                dead=0,
+                queue_depth=0,
+                oldest_pending=None,
+                last_success=None,
+                traffic=dashboard.empty_traffic(TRAFFIC_HOURS),
+            )
             for backend_id in backend_ids
         }
         if not backend_ids:
             return stats
-        since = fields.Datetime.now() - timedelta(hours=24)
         directions = (
-            # model, "received" column, "succeeded" column, waiting states, figure
-            (
-                "integration.inbox.message",
-                "received_at",
-                "done_at",
-                INBOX_WAITING,
-                "received_24h",
-            ),
-            (
-                "integration.outbox.message",
-                "create_date",
-                "sent_at",
-                OUTBOX_WAITING,
-                "sent_24h",
-            ),
+            # model, "received" column, "succeeded" column, waiting states
+            ("integration.inbox.message", "received_at", "done_at", INBOX_WAITING),
+            ("integration.outbox.message", "create_date", "sent_at", OUTBOX_WAITING),
         )
-        for model, received, succeeded, waiting, volume in directions:
+        for model, received, succeeded, waiting in directions:
             for row in self._query_direction_stats(
-                model, received, succeeded, waiting, since, backend_ids
+                model, received, succeeded, waiting, backend_ids
             ):
                 figures = stats[row[0]]
-                figures[volume] = row[1]
-                figures["done_24h"] += row[2]
-                figures["failed_24h"] += row[3]
-                figures["dead_24h"] += row[4]
-                figures["dead"] += row[5]
-                figures["queue_depth"] += row[6]
+                figures["dead"] += row[1]
+                if model == "integration.inbox.message":
+                    figures["queue_depth"] += row[2]
                 figures["oldest_pending"] = min(
-                    filter(None, (figures["oldest_pending"], row[7])), default=None
+                    filter(None, (figures["oldest_pending"], row[3])), default=None
                 )
                 figures["last_success"] = max(
-                    filter(None, (figures["last_success"], row[8])), default=None
+                    filter(None, (figures["last_success"], row[4])), default=None
                 )
+            inbound = model == "integration.inbox.message"
+            for backend_id, bucket, state, count in self._query_window_stats(
+                model, received, since, backend_ids
+            ):
+                figures = stats[backend_id]
+                if inbound:
+                    dashboard.add_inbound(figures, state, count)
+                    dashboard.add_traffic(figures["traffic"], bucket, state, count)
+                else:
+                    dashboard.add_outbound(figures, state, count)
         return stats
 
     @api.model
-    def _query_direction_stats(
-        self, model, received, succeeded, waiting, since, backend_ids
-    ):
-        """One grouped query of the dashboard figures over one message table."""
+    def _query_direction_stats(self, model, received, succeeded, waiting, backend_ids):
+        """One grouped query of the all-dates figures over one message table:
+        ``(backend id, dead, waiting, oldest waiting, last success)`` rows."""
         messages = self.env[model]
         messages.flush_model()
         self.env.cr.execute(
             SQL(
                 """SELECT backend_id,
-                          count(*) FILTER (WHERE %(received)s >= %(since)s),
-                          count(*) FILTER (WHERE %(succeeded)s >= %(since)s),
-                          count(*) FILTER (WHERE state = 'failed'
-                                          AND write_date >= %(since)s),
-                          count(*) FILTER (WHERE state = 'dead'
-                                          AND write_date >= %(since)s),
                           count(*) FILTER (WHERE state = 'dead'),
                           count(*) FILTER (WHERE state IN %(waiting)s),
                           min(%(received)s) FILTER (WHERE state IN %(waiting)s),
@@ -197,8 +247,30 @@ class IntegrationBackend(models.Model):
                 received=SQL.identifier(received),
                 succeeded=SQL.identifier(succeeded),
                 table=SQL.identifier(messages._table),
-                since=since,
                 waiting=tuple(waiting),
+                ids=tuple(backend_ids),
+            )
+        )
+        return self.env.cr.fetchall()
+
+    @api.model
+    def _query_window_stats(self, model, received, since, backend_ids):
+        """Messages of one table received since ``since``, counted by backend,
+        hour after ``since`` (0 to 23) and state now."""
+        messages = self.env[model]
+        messages.flush_model()
+        self.env.cr.execute(
+            SQL(
+                """SELECT backend_id,
+                          floor(extract(epoch FROM %(received)s - %(since)s)
+                                / 3600)::integer,
+                          state, count(*)
+                   FROM %(table)s
+                   WHERE backend_id IN %(ids)s AND %(received)s >= %(since)s
+                   GROUP BY 1, 2, 3""",
+                received=SQL.identifier(received),
+                table=SQL.identifier(messages._table),
+                since=since,
                 ids=tuple(backend_ids),
             )
         )
@@ -217,23 +289,28 @@ class IntegrationBackend(models.Model):
             for backend_id in ids
         }
 
-    @api.depends_context("uid")
+    @api.depends_context("uid", "tz")
     def _compute_stats(self):
         now = fields.Datetime.now()
-        stats = self._get_backend_stats([b.id for b in self if isinstance(b.id, int)])
+        stats = self._get_backend_stats(
+            [b.id for b in self if isinstance(b.id, int)], now=now
+        )
         circuits = self._get_circuit_states()
+        tz = self.env.context.get("tz") or self.env.user.tz or "UTC"
+        hours = dashboard.hour_labels(now, TRAFFIC_HOURS, tz)
         for backend in self:
-            figures = stats.get(backend.id, {})
+            figures = stats.get(backend.id) or dict(
+                dict.fromkeys(INBOX_FIGURES + OUTBOX_FIGURES, 0),
+                traffic=dashboard.empty_traffic(TRAFFIC_HOURS),
+            )
             lag = (
                 int((now - figures["oldest_pending"]).total_seconds())
                 if figures.get("oldest_pending")
                 else 0
             )
-            backend.stat_received_24h = figures.get("received_24h", 0)
-            backend.stat_sent_24h = figures.get("sent_24h", 0)
-            backend.stat_done_24h = figures.get("done_24h", 0)
-            backend.stat_failed_24h = figures.get("failed_24h", 0)
-            backend.stat_dead_24h = figures.get("dead_24h", 0)
+            for name in INBOX_FIGURES + OUTBOX_FIGURES:
+                backend[f"stat_{name}"] = figures[name]
+            backend.stat_traffic_24h = dict(figures["traffic"], hours=hours)
             backend.stat_dead = figures.get("dead", 0)
             backend.stat_queue_depth = figures.get("queue_depth", 0)
             backend.stat_lag_seconds = lag
@@ -322,6 +399,38 @@ class IntegrationBackend(models.Model):
             [],
             {"search_default_dead": 1},
         )
+
+    def _action_messages_24h(self, name, figure=None):
+        """The inbound messages a 24 h figure of the card counts: received in
+        the last 24 hours, in the states of ``figure`` (all of them if None)."""
+        since = fields.Datetime.now() - timedelta(hours=TRAFFIC_HOURS)
+        domain = [("received_at", ">=", since)]
+        if figure:
+            states = [
+                state
+                for state, counted_in in dashboard.INBOX_STATE_FIGURES.items()
+                if counted_in == figure
+            ]
+            domain.append(("state", "in", states))
+        return self._action_messages("integration.inbox.message", name, domain)
+
+    def action_open_received_24h(self):
+        return self._action_messages_24h(self.env._("Received (24h)"))
+
+    def action_open_done_24h(self):
+        return self._action_messages_24h(self.env._("Done (24h)"), "done_24h")
+
+    def action_open_waiting_24h(self):
+        return self._action_messages_24h(self.env._("Waiting (24h)"), "waiting_24h")
+
+    def action_open_failed_24h(self):
+        return self._action_messages_24h(self.env._("Failed (24h)"), "failed_24h")
+
+    def action_open_dead_24h(self):
+        return self._action_messages_24h(self.env._("Dead (24h)"), "dead_24h")
+
+    def action_open_ignored_24h(self):
+        return self._action_messages_24h(self.env._("Ignored (24h)"), "ignored_24h")
 
     def action_open_inbox_waiting(self):
         return self._action_messages(

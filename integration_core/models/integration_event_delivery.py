@@ -203,7 +203,7 @@ class IntegrationEventDelivery(models.Model):
     def action_retry_now(self):
         """Deliver failed or dead deliveries again at once, with a fresh budget."""
         deliveries = self.filtered(lambda d: d.state in ("failed", "dead"))
-        deliveries.write({"attempt_count": 0, "conflict_count": 0})
+        deliveries._restart_budget({"conflict_count": 0})
         deliveries._enqueue_delivery()
         return True
 
@@ -211,9 +211,7 @@ class IntegrationEventDelivery(models.Model):
         """Deliver done, dead or skipped deliveries again; the subscriber gets
         the same key, so what it did once it does not do twice."""
         deliveries = self.filtered(lambda d: d.state in ("done", "dead", "skipped"))
-        deliveries.write(
-            {"attempt_count": 0, "conflict_count": 0, "skip_reason": False}
-        )
+        deliveries._restart_budget({"conflict_count": 0, "skip_reason": False})
         deliveries._enqueue_delivery()
         return True
 

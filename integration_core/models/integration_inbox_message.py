@@ -277,6 +277,10 @@ class IntegrationInboxMessage(models.Model):
     def _process(self):
         backend = self.backend_id.with_context(**self._message_context())
         handler = backend._get_inbox_handler(self.topic)
+        if handler is None and self.attempt_count:
+            # it was handled before (a retry, a replay, a stuck message
+            # requeued): its handler is gone, which needs someone's attention
+            return self._lose_handler()
         if handler is None:
             return self._ignore(self.env._("no handler for topic %s", self.topic))
         if self._is_stale():
@@ -332,11 +336,31 @@ class IntegrationInboxMessage(models.Model):
         _logger.info("inbox message %s ignored: %s", self.id, reason)
         return "ignored"
 
+    def _lose_handler(self):
+        """Dead, with an attempt, when a message processed before finds no
+        handler for its topic any more (connector uninstalled, type changed)."""
+        started_at = fields.Datetime.now()
+        start = time.monotonic()
+        self._set_state(
+            "processing",
+            processing_started_at=started_at,
+            attempt_count=self.attempt_count + 1,
+        )
+        outcome = self._fail(
+            PermanentError(self.env._("no handler for topic %s", self.topic)),
+            permanent=True,
+        )
+        self._record_attempt(started_at, start, outcome)
+        return outcome
+
     def _succeed(self, result):
         values = {
             "done_at": fields.Datetime.now(),
             "next_attempt_at": False,
             "conflict_count": 0,
+            # the error of an earlier attempt is history (Attempts tab)
+            "last_error": False,
+            "last_traceback": False,
         }
         if isinstance(result, models.BaseModel) and len(result) == 1:
             values.update(res_model=result._name, res_id=result.id)
@@ -380,22 +404,15 @@ class IntegrationInboxMessage(models.Model):
     def action_retry_now(self):
         """Process failed or dead messages again at once, with a fresh budget."""
         messages = self.filtered(lambda m: m.state in ("failed", "dead"))
-        messages.write(
-            {"attempt_count": 0, "dependency_wait_count": 0, "conflict_count": 0}
-        )
+        messages._restart_budget({"dependency_wait_count": 0, "conflict_count": 0})
         messages._enqueue_processing()
         return True
 
     def action_replay(self):
         """Process done, dead or ignored messages again on the same record."""
         messages = self.filtered(lambda m: m.state in ("done", "dead", "ignored"))
-        messages.write(
-            {
-                "attempt_count": 0,
-                "dependency_wait_count": 0,
-                "conflict_count": 0,
-                "ignore_reason": False,
-            }
+        messages._restart_budget(
+            {"dependency_wait_count": 0, "conflict_count": 0, "ignore_reason": False}
         )
         messages._enqueue_processing()
         return True

@@ -175,7 +175,7 @@ class IntegrationMessageMixin(models.AbstractModel):
         for message in self:
             record = message._get_record() if message.res_id else None
             message.record_model_label = (
-                self.env["ir.model"]._get(record._name).name if record else False
+                self.env["ir.model"].sudo()._get(record._name).name if record else False
             )
             try:
                 message.record_display_name = record.display_name if record else False

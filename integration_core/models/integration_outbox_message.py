@@ -299,6 +299,7 @@ class IntegrationOutboxMessage(models.Model):
                 sent_at=fields.Datetime.now(),
                 next_attempt_at=False,
                 last_error=False,
+                last_traceback=False,
                 **self._response_values(response),
             )
             outcome = "sent"
@@ -335,8 +336,8 @@ class IntegrationOutboxMessage(models.Model):
         return True
 
     def _resend(self):
-        for message in self:
-            message._set_state("pending", attempt_count=0, next_attempt_at=False)
+        self._restart_budget()
+        self._set_state("pending", next_attempt_at=False)
         self._enqueue_sending()
 
     def action_mark_ignored(self, reason=None):

@@ -1,7 +1,9 @@
 from odoo import Command, api, models
 
 from .. import commerce
-from ..exceptions import PermanentError
+from ..exceptions import DependencyNotReady, PermanentError
+
+PAYMENT_MODEL = "account.payment"
 
 
 class IntegrationRefundImporter(models.AbstractModel):
@@ -200,3 +202,168 @@ class IntegrationRefundImporter(models.AbstractModel):
                 line.quantity = quantities.get(line.move_id.id, 0.0)
             wizard.action_create_returns()
         return unreturned
+
+    # -- money refunds of a provider's payment ----------------------------------------
+    def _get_credit_note_policy(self, backend):
+        """For a provider's refund of a paid invoice without a credit note for
+        it: ``create`` (a credit note for the refunded amount, posted and
+        reconciled) or ``leave`` (the default: the refund payment is listed in
+        *Needs matching*)."""
+        return "leave"
+
+    @api.model
+    def _import_payment_refund(self, backend, data):
+        """Book a provider's refund of an imported payment once: an outbound
+        payment in the payment's journal, reconciled with a credit note of the
+        paid invoice (an open one, or one created by policy).
+
+        :param data: ``external_id`` (the refund's id), ``payment_external_id``
+            (the refunded payment's ``external_id``), ``amount`` (decimal
+            string), ``currency``, ``reason``, ``channel``
+        :returns: the outbound ``account.payment``
+        :raises DependencyNotReady: the refunded payment is not imported yet
+        :raises PermanentError: a non-positive amount, another currency than
+            the payment's, or more than is left to refund
+        """
+        Binding = self.env["integration.binding"]
+        existing = Binding._find_record(backend, PAYMENT_MODEL, data["external_id"])
+        if existing:
+            return existing
+        payment = Binding._find_record(
+            backend, PAYMENT_MODEL, data["payment_external_id"]
+        )
+        if not payment:
+            raise DependencyNotReady(
+                f"refund {data['external_id']}: payment "
+                f"{data['payment_external_id']} is not imported yet"
+            )
+        currency = payment.currency_id
+        if data.get("currency") and data["currency"] != currency.name:
+            raise PermanentError(
+                f"refund {data['external_id']} in {data['currency']} of a payment "
+                f"in {currency.name}"
+            )
+        amount = commerce.money(data["amount"], currency.decimal_places)
+        if currency.compare_amounts(amount, 0) <= 0:
+            raise PermanentError(f"refund {data['external_id']}: amount {amount}")
+        invoice = payment.reconciled_invoice_ids[:1]
+        credit_note = self._find_payment_credit_note(backend, invoice, amount)
+        if (
+            not credit_note
+            and invoice
+            and self._get_credit_note_policy(backend) == "create"
+        ):
+            credit_note = self._create_payment_credit_note(
+                backend, invoice, amount, self._refund_reference(data), data
+            )
+        refund = self.env["integration.payment.importer"]._create_payment(
+            self._prepare_payment_refund_values(backend, payment, amount, data)
+        )
+        refund.integration_to_match = not credit_note
+        refund.action_post()
+        if credit_note:
+            self.env["integration.payment.importer"]._reconcile_with_invoice(
+                refund, credit_note
+            )
+        Binding._bind(
+            backend,
+            refund,
+            data["external_id"],
+            external_name=data["external_id"],
+            external_status="refunded",
+        )
+        self._publish(
+            "refund.created",
+            backend,
+            refund,
+            external_id=data["external_id"],
+            payment_id=payment.id,
+            credit_note_id=credit_note.id or False,
+            invoice_id=invoice.id or False,
+        )
+        return refund
+
+    def _find_payment_credit_note(self, backend, invoice, amount):
+        """An open posted credit note of ``invoice`` for ``amount``, or empty."""
+        if not invoice:
+            return self.env["account.move"]
+        notes = self.env["account.move"].search(
+            [
+                ("move_type", "=", "out_refund"),
+                ("state", "=", "posted"),
+                ("reversed_entry_id", "=", invoice.id),
+                ("payment_state", "in", ("not_paid", "partial")),
+            ]
+        )
+        return notes.filtered(
+            lambda note: (
+                note.currency_id.compare_amounts(note.amount_residual, amount) == 0
+            )
+        )[:1]
+
+    def _create_payment_credit_note(self, backend, invoice, amount, ref, data):
+        """A posted credit note of ``invoice`` for ``amount``: the invoice
+        reversed for a full refund, else one line without taxes on the
+        invoice's first income account (a tax split needs a person)."""
+        if invoice.currency_id.compare_amounts(amount, invoice.amount_total) == 0:
+            note = invoice._reverse_moves(
+                [{"ref": ref, "invoice_origin": invoice.name}]
+            )
+        else:
+            product_line = invoice.invoice_line_ids.filtered(
+                lambda line: line.display_type == "product"
+            )[:1]
+            note = (
+                self.env["account.move"]
+                .with_context(default_move_type="out_refund")
+                .create(
+                    {
+                        "move_type": "out_refund",
+                        "partner_id": invoice.partner_id.id,
+                        "currency_id": invoice.currency_id.id,
+                        "reversed_entry_id": invoice.id,
+                        "invoice_origin": invoice.name,
+                        "ref": ref,
+                        "invoice_line_ids": [
+                            Command.create(
+                                {
+                                    "name": ref,
+                                    "quantity": 1,
+                                    "price_unit": amount,
+                                    "account_id": product_line.account_id.id,
+                                    "tax_ids": [Command.clear()],
+                                }
+                            )
+                        ],
+                    }
+                )
+            )
+        note.action_post()
+        return note
+
+    def _prepare_payment_refund_values(self, backend, payment, amount, data):
+        return {
+            "payment_type": "outbound",
+            "partner_type": "customer",
+            "partner_id": payment.partner_id.id,
+            "amount": amount,
+            "currency_id": payment.currency_id.id,
+            "journal_id": payment.journal_id.id,
+            "outstanding_account_id": payment.outstanding_account_id.id,
+            "destination_account_id": payment.destination_account_id.id,
+            "memo": self._refund_reference(data),
+        }
+
+    @api.model
+    def _cancel_payment_refund(self, backend, external_id, reason):
+        """A provider's refund that failed after it was booked: its payment is
+        unreconciled and cancelled. :returns: the payment, or an empty one"""
+        refund = self.env["integration.binding"]._find_record(
+            backend, PAYMENT_MODEL, external_id
+        )
+        if refund and refund.state != "canceled":
+            refund.move_id.line_ids.remove_move_reconcile()
+            refund.action_draft()
+            refund.action_cancel()
+            refund.message_post(body=reason)
+        return refund

@@ -1,30 +1,89 @@
+import re
+
 from odoo import fields, models
 
-SHIPMENT_STATUSES = [
-    ("label_created", "Label created"),
-    ("in_transit", "In transit"),
-    ("out_for_delivery", "Out for delivery"),
-    ("delivered", "Delivered"),
-    ("failed_attempt", "Delivery attempt failed"),
-    ("exception", "Exception"),
-    ("returned", "Returned"),
-    ("cancelled", "Cancelled"),
-    ("unknown", "Unknown"),
-]
+from ..delivery_state import DELIVERY_STATES
 
 
 class StockPicking(models.Model):
     _name = "stock.picking"
     _inherit = ["stock.picking", "integration.correlated.mixin"]
 
-    shipment_status = fields.Selection(
-        SHIPMENT_STATUSES,
+    # named as OCA delivery_state names them, so its reports and carrier
+    # modules read the same fields
+    delivery_state = fields.Selection(
+        DELIVERY_STATES,
         readonly=True,
         copy=False,
-        help="Latest tracking status reported by the carrier.",
+        help="Where the parcels are, from the carrier's tracking events: "
+        "delivered when every parcel is.",
     )
-    shipment_status_at = fields.Datetime(readonly=True, copy=False)
-    shipment_estimated_delivery = fields.Datetime(readonly=True, copy=False)
+    tracking_state = fields.Char(
+        string="Carrier Status",
+        readonly=True,
+        copy=False,
+        help="The carrier's own status of the latest event applied.",
+    )
+    tracking_substate = fields.Char(
+        string="Carrier Sub-status", readonly=True, copy=False
+    )
+    delivery_state_at = fields.Datetime(
+        string="Last Tracking Event", readonly=True, copy=False
+    )
+    delivery_estimated_at = fields.Datetime(
+        string="Estimated Delivery", readonly=True, copy=False
+    )
+    date_delivered = fields.Datetime(readonly=True, copy=False)
+    tracking_line_ids = fields.One2many(
+        "integration.tracking.line", "picking_id", string="Parcels", copy=False
+    )
+    tracking_event_ids = fields.One2many(
+        "integration.tracking.event",
+        "picking_id",
+        string="Tracking History",
+        readonly=True,
+    )
+    integration_invoice_id = fields.Many2one(
+        "account.move",
+        string="Invoice on Delivery",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        help="The invoice created when the carrier confirmed the delivery.",
+    )
+
+    def _get_tracking_numbers(self):
+        """The tracking numbers of ``carrier_tracking_ref`` (Odoo joins those of
+        several parcels with commas; some carriers with ``+``)."""
+        self.ensure_one()
+        return [
+            number
+            for number in re.split(r"[,+;\s]+", self.carrier_tracking_ref or "")
+            if number
+        ]
+
+    def _sync_tracking_lines(self, backend=None):
+        """One tracking line per tracking number of the picking (created for the
+        numbers that have none), so a picking of several parcels is delivered
+        only when every parcel is.
+
+        :returns: the picking's tracking lines
+        """
+        self.ensure_one()
+        known = set(self.tracking_line_ids.mapped("tracking_number"))
+        missing = [n for n in self._get_tracking_numbers() if n not in known]
+        if missing:
+            self.env["integration.tracking.line"].sudo().create(
+                [
+                    {
+                        "picking_id": self.id,
+                        "tracking_number": number,
+                        "backend_id": backend.id if backend else False,
+                    }
+                    for number in missing
+                ]
+            )
+        return self.tracking_line_ids
 
     def _action_done(self):
         result = super()._action_done()

@@ -154,10 +154,10 @@ class TestCanonicalIntake(WebhookCase):
             "occurred_at": "2026-03-15T10:00:00Z",
         }
         self.assertEqual(self.deliver("shipment.updated", event).state, "done")
-        self.assertEqual(picking.shipment_status, "in_transit")
+        self.assertEqual(picking.delivery_state, "in_transit")
         older = dict(event, status="label_created", occurred_at="2026-03-15T08:00:00Z")
         self.deliver("shipment.updated", older, msg_id="older-event")
-        self.assertEqual(picking.shipment_status, "in_transit", "never regresses")
+        self.assertEqual(picking.delivery_state, "in_transit", "never regresses")
         cancelled = self.deliver(
             "order.cancelled",
             {

@@ -433,8 +433,9 @@ class TestUserActions(IntegrationCase):
             message.action_retry_now()
             trap.assert_jobs_count(1)
             self.assertFalse(trap.enqueued_jobs[0].eta)
-        self.assertEqual((message.state, message.attempt_count), ("queued", 0))
+        self.assertEqual((message.state, message._attempts_in_budget()), ("queued", 0))
         self.assertEqual(message._job_process(), "done")
+        self.assertEqual(message.attempt_count, len(message.attempt_ids))
 
     def test_retry_now_replaces_waiting_job(self):
         def failing(message):

@@ -24,3 +24,41 @@ class TestMessageIndexes(TransactionCase):
             cr, "18.0.1.0.0"
         )
         self.assertFalse(index_exists(cr, "integration_inbox_message__topic_index"))
+
+
+@tagged("post_install", "-at_install")
+class TestDeliveryStateMigration(TransactionCase):
+    def test_shipment_status_becomes_delivery_state(self):
+        cr = self.env.cr
+        warehouse = self.env["stock.warehouse"].search([], limit=1)
+        picking = self.env["stock.picking"].create(
+            {
+                "picking_type_id": warehouse.out_type_id.id,
+                "carrier_tracking_ref": "1ZMIG",
+            }
+        )
+        cr.execute(
+            "ALTER TABLE stock_picking ADD COLUMN shipment_status varchar, "
+            "ADD COLUMN shipment_status_at timestamp, "
+            "ADD COLUMN shipment_estimated_delivery timestamp"
+        )
+        cr.execute(
+            "UPDATE stock_picking SET shipment_status = 'out_for_delivery', "
+            "shipment_status_at = '2026-03-15 10:00:00' WHERE id = %s",
+            (picking.id,),
+        )
+        load_migration(__name__, "18.0.1.3.0", "post-migration").migrate(
+            cr, "18.0.1.2.0"
+        )
+        picking.invalidate_recordset()
+        self.assertEqual(picking.delivery_state, "in_transit")
+        self.assertEqual(picking.tracking_state, "out_for_delivery")
+        self.assertEqual(str(picking.delivery_state_at), "2026-03-15 10:00:00")
+        line = picking.tracking_line_ids
+        self.assertEqual(line.tracking_number, "1ZMIG")
+        self.assertEqual(line.delivery_state, "in_transit")
+        cr.execute(
+            "SELECT 1 FROM information_schema.columns WHERE table_name = "
+            "'stock_picking' AND column_name = 'shipment_status'"
+        )
+        self.assertFalse(cr.fetchall())

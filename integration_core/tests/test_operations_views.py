@@ -95,7 +95,12 @@ class TestMassActions(IntegrationCase):
             messages.action_retry_now()
             trap.assert_jobs_count(2)
         self.assertEqual((failed | dead).mapped("state"), ["queued", "queued"])
-        self.assertEqual((failed | dead).mapped("attempt_count"), [0, 0])
+        self.assertEqual((failed | dead).mapped("attempt_count"), [3, 3])
+        self.assertEqual(
+            [message._attempts_in_budget() for message in failed | dead],
+            [0, 0],
+            "a fresh budget",
+        )
         self.assertEqual(done.state, "done")
         with trap_jobs() as trap:
             (done | ignored).action_replay()

@@ -442,13 +442,13 @@ class ShopifySimulator:
     def api_url(self, path=""):
         return f"{self.base_url}{API_PREFIX}{self.api_version}/{path}"
 
-    def start(self):
+    def start(self, port=0):
         simulator = self
 
         class Handler(_Handler):
             shop = simulator
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -458,6 +458,11 @@ class ShopifySimulator:
         if self.server:
             self.server.shutdown()
             self.server.server_close()
+            self.server = None
+
+    def restart(self, port):
+        """Answer again on ``port`` after :meth:`stop` (an outage is over)."""
+        return self.start(port)
 
     def __enter__(self):
         return self.start()

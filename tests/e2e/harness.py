@@ -9,6 +9,7 @@ Everything stays on 127.0.0.1.
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -96,13 +97,18 @@ def install_database(db, modules, log_path, demo=False):
         raise HarnessError(f"installing {modules} into {db} failed:\n{tail}")
 
 
+_CONFIGURED = False
+
+
 def registry(db):
     """The Odoo registry of ``db`` in this process."""
     import odoo
     from odoo.modules.registry import Registry
 
-    if not odoo.tools.config.get("db_name"):
-        odoo.tools.config.parse_config(["-c", CONF, "--no-http"])
+    global _CONFIGURED
+    if not _CONFIGURED:
+        odoo.tools.config.parse_config(["-c", CONF, "--no-http", "--log-level=warn"])
+        _CONFIGURED = True
     return Registry(db)
 
 
@@ -136,8 +142,18 @@ class OdooServer:
     """
 
     def __init__(
-        self, db, workers=2, channels="root:2", cron_threads=0, port=None, log=None
+        self,
+        db,
+        workers=2,
+        channels="root:2",
+        cron_threads=0,
+        port=None,
+        log=None,
+        extra_env=None,
+        db_options=(),
     ):
+        self.extra_env = dict(extra_env or {})
+        self.db_options = list(db_options)
         self.db = db
         self.workers = workers
         self.channels = channels
@@ -151,7 +167,7 @@ class OdooServer:
         return f"http://{LOOPBACK}:{self.port}"
 
     def start(self, timeout=120):
-        env = dict(os.environ, ODOO_QUEUE_JOB_CHANNELS=self.channels)
+        env = dict(os.environ, ODOO_QUEUE_JOB_CHANNELS=self.channels, **self.extra_env)
         cmd = [
             ODOO_BIN,
             "-c",
@@ -165,6 +181,7 @@ class OdooServer:
             "--log-level=warn",
             "--limit-time-real=600",
             "--limit-time-cpu=600",
+            *self.db_options,
         ]
         output = open(self.log, "a", encoding="utf-8") if self.log else None  # noqa: SIM115
         try:
@@ -190,6 +207,27 @@ class OdooServer:
                         f"the Odoo server of {self.db} did not start"
                     ) from None
                 time.sleep(0.3)
+
+    def kill(self):
+        """``kill -9`` of the server and every process it started (a crash)."""
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        self.proc = None
+
+    def pids(self):
+        """The server's process and its children (workers, job runner)."""
+        if not self.proc:
+            return set()
+        pids = {self.proc.pid}
+        for line in subprocess.run(
+            ["ps", "-o", "pid=", "--ppid", str(self.proc.pid)],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.split():
+            pids.add(int(line))
+        return pids
 
     def stop(self):
         if self.proc and self.proc.poll() is None:

@@ -1,6 +1,7 @@
 import { registry } from "@web/core/registry";
 
-// Opens the dashboard, checks a backend card and clicks through to its dead messages.
+// Opens the dashboard, checks a backend card and its traffic chart, and clicks
+// through to its dead messages.
 registry.category("web_tour.tours").add("integration_core_dashboard_tour", {
     url: "/odoo/action-integration_core.action_integration_dashboard",
     steps: () => [
@@ -9,8 +10,13 @@ registry.category("web_tour.tours").add("integration_core_dashboard_tour", {
             trigger: ".o_kanban_record:contains('Tour backend')",
         },
         {
-            content: "Open its dead messages",
-            trigger: ".o_kanban_record:contains('Tour backend') a[name='action_open_inbox_dead']",
+            content: "Its traffic chart shows the last 24 hours",
+            trigger:
+                ".o_kanban_record:contains('Tour backend') .o_integration_traffic_chart svg .o_traffic_hour:nth-child(25)",
+        },
+        {
+            content: "Open the dead messages of its last 24 hours",
+            trigger: ".o_kanban_record:contains('Tour backend') a[name='action_open_dead_24h']",
             run: "click",
         },
         {
