@@ -155,6 +155,12 @@ def main():
             with ThreadPoolExecutor(args.senders) as pool:
                 statuses = list(pool.map(post, range(len(deliveries))))
             intake_seconds = time.monotonic() - start
+            applied_during_intake = common.count(
+                registry,
+                "SELECT count(*) FROM integration_inbox_message "
+                "WHERE backend_id = %s AND state = 'done'",
+                (backend_id,),
+            )
 
             def done():
                 with registry.cursor() as cr:
@@ -170,6 +176,9 @@ def main():
 
             common.wait_until(done, unique_count, interval=0.25)
             pipeline_seconds = time.monotonic() - start
+            after_intake_rate = (unique_count - applied_during_intake) / max(
+                pipeline_seconds - intake_seconds, 1e-6
+            )
         with registry.cursor() as cr:
             cr.execute(
                 "SELECT carrier_tracking_ref, delivery_state FROM stock_picking "
@@ -211,6 +220,10 @@ def main():
         f"webhooks -> applied events: {unique_count} in {pipeline_seconds:.1f} s "
         f"= {rate:.1f} events/s (intake {len(deliveries) / intake_seconds:.0f} "
         f"webhooks/s)"
+    )
+    print(
+        f"  once the intake is over (workers free): {after_intake_rate:.1f} events/s "
+        f"(ratio {after_intake_rate / jobs_rate:.2f})"
     )
     print(f"ratio events / trivial jobs: {rate / jobs_rate:.2f}")
     if wrong:

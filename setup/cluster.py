@@ -44,6 +44,8 @@ from demo import (  # noqa: E402
 )
 
 BUILD = os.path.join(ROOT, ".build", "cluster")
+# the shared outbound limit of the proof, under the simulated shop's bucket
+RATE, BURST, WINDOW = 2.0, 5, 5.0
 # queue_job's runner election lock (queue_job/jobrunner/runner.py)
 RUNNER_LOCK_ID = 2293787760715711918
 
@@ -198,6 +200,15 @@ class Cluster:
         self.balancer = Balancer(
             port, [node.port for node in self.nodes], harness.free_port()
         )
+        # every process each node ever had (workers are respawned; a killed
+        # node's jobs still count as its own)
+        self.known_pids = [set() for _node in self.nodes]
+        self._watching = threading.Event()
+
+    def _watch_pids(self):
+        while not self._watching.wait(1.0):
+            for index, node in enumerate(self.nodes):
+                self.known_pids[index] |= node.pids()
 
     def start(self, haproxy, say):
         os.makedirs(BUILD, exist_ok=True)
@@ -205,9 +216,13 @@ class Cluster:
             node.start()
             say(f"    node{index}: {node.url} (pid {node.proc.pid})")
         self.balancer.start(haproxy)
+        for index, node in enumerate(self.nodes):
+            self.known_pids[index] |= node.pids()
+        threading.Thread(target=self._watch_pids, daemon=True).start()
         say(f"==> balancer: http://127.0.0.1:{self.port} over {len(self.nodes)} nodes")
 
     def stop(self):
+        self._watching.set()
         self.balancer.stop()
         for node in self.nodes:
             node.stop()
@@ -362,7 +377,9 @@ def check_shared_limits(cluster, db, info, shop, say):
     figures = {}
     with harness.environment(db) as env:
         backend = env["integration.backend"].browse(info["id"])
-        backend.write({"rate_limit_per_second": 4.0, "rate_limit_burst": 4})
+        # the shop's own bucket (10, leaking 2/s) answers 429 past it: with
+        # one limiter for both nodes, no call of either is throttled
+        backend.write({"rate_limit_per_second": RATE, "rate_limit_burst": BURST})
         products = env["product.product"].search(
             [("default_code", "in", peak.demo_skus())]
         )
@@ -429,7 +446,7 @@ def main(argv=None):
                 and figures["doubled"] == 0
                 and figures["takeover_s"] is not None
                 and figures["takeover_s"] <= 30
-                and figures["max_calls_in_1s"] <= 5
+                and figures["rate_limit_held"]
             )
             say("==> cluster check " + ("passed" if ok else "FAILED"))
             return 0 if ok else 1

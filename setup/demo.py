@@ -79,7 +79,7 @@ def check_port_free(port):
         except OSError:
             raise DemoError(
                 f"port {port} on 127.0.0.1 is taken (another Odoo?): stop it, or run "
-                f"setup/demo --port <free port>"
+                "again with --port <free port>"
             ) from None
 
 

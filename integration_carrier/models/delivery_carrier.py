@@ -101,7 +101,8 @@ class DeliveryCarrier(models.Model):
         """Cancel the parcels' shipments: a request not answered yet is dropped,
         a bought label is refunded through the outbox."""
         for picking in pickings:
-            picking._carrier_cancel_parcels()
+            # warehouse users cancel; the backend and the outbox are the suite's
+            picking.sudo()._carrier_cancel_parcels()
 
     # -- the request ---------------------------------------------------------------
     def _integration_address(self, partner):

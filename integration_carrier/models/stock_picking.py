@@ -219,5 +219,5 @@ class StockPicking(models.Model):
     def action_cancel(self):
         for picking in self.filtered(lambda p: p._is_integration_shipped()):
             if picking.tracking_line_ids.filtered("label_state"):
-                picking._carrier_cancel_parcels()
+                picking.sudo()._carrier_cancel_parcels()
         return super().action_cancel()

@@ -280,3 +280,44 @@ class TestShipment(LocalServerMixin, CarrierCase):
                 ),
             )
         self.assertEqual(picking.delivery_state, "customer_delivered")
+
+    def test_warehouse_user_ships_and_cancels(self):
+        user = self.env["res.users"].create(
+            {
+                "name": "Warehouse clerk",
+                "login": "carrier-clerk",
+                "email": "clerk@example.com",
+                "groups_id": [(6, 0, [self.env.ref("stock.group_stock_user").id])],
+            }
+        )
+        picking = self.make_picking(carrier=self.carrier)
+        self.validate(picking.with_user(user))
+        self.assertEqual(picking.state, "done")
+        self.assertEqual(picking.with_user(user).carrier_request_state, "pending")
+        self.send_chain(picking)
+        picking.with_user(user).cancel_shipment()
+        self.assertEqual(picking.tracking_line_ids.label_state, "cancelling")
+
+    def test_carrier_reusing_a_tracking_code(self):
+        first = self.make_picking(carrier=self.carrier)
+        self.validate(first)
+        self.send_chain(first)
+        code = first.carrier_tracking_ref
+        self.sim.reuse_tracking_code(code)
+        second = self.make_picking(carrier=self.carrier)
+        self.validate(second)
+        self.send_chain(second)
+        self.assertEqual(second.carrier_tracking_ref, code)
+        trackers = [p.tracking_line_ids.tracker_ref for p in (first, second)]
+        self.assertNotEqual(trackers[0], trackers[1])
+        now = datetime.now(UTC)
+        self.receive(
+            self.easypost,
+            sim.easypost_tracker_event(trackers[1], code, "in_transit", now),
+        )
+        self.receive(
+            self.easypost,
+            sim.easypost_tracker_event(trackers[0], code, "delivered", now),
+        )
+        self.assertEqual(first.delivery_state, "customer_delivered")
+        self.assertEqual(second.delivery_state, "in_transit")

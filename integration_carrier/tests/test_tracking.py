@@ -190,3 +190,17 @@ class TestTracking(CarrierCase):
         message = self.receive(self.easypost, payload)
         self.assertEqual(message.state, "dead")
         self.assertIn("payload cannot be mapped", message.last_error)
+
+    def test_picking_form_shows_tracking_and_request(self):
+        arch = self.env["stock.picking"].get_views([(False, "form")])["views"]["form"][
+            "arch"
+        ]
+        for name in (
+            "delivery_state",
+            "tracking_state",
+            "delivery_estimated_at",
+            "tracking_event_ids",
+            "carrier_request_state",
+            "label_attachment_id",
+        ):
+            self.assertIn(f'name="{name}"', arch)

@@ -431,7 +431,9 @@ class IntegrationPaymentImporter(models.AbstractModel):
         )
 
     @api.model
-    def _book_internal_transfer(self, from_journal, to_journal, amount, ref, date=None):
+    def _book_internal_transfer(
+        self, from_journal, to_journal, amount, ref, date=None, currency=None
+    ):
         """Money moved from ``from_journal`` to ``to_journal`` (a payout): an
         outbound and an inbound payment through the company's liquidity
         transfer account, reconciled together and paired, as Odoo's internal
@@ -448,7 +450,9 @@ class IntegrationPaymentImporter(models.AbstractModel):
         common = {
             "amount": amount,
             "currency_id": (
-                from_journal.currency_id or from_journal.company_id.currency_id
+                currency
+                or from_journal.currency_id
+                or from_journal.company_id.currency_id
             ).id,
             "memo": ref,
             "partner_id": from_journal.company_id.partner_id.id,

@@ -123,6 +123,9 @@ class IntegrationShipmentImporter(models.AbstractModel):
         domain = [
             ("company_id", "=", backend.company_id.id),
             ("picking_type_code", "=", "outgoing"),
+            # shipped recently, or created recently and not shipped yet
+            "|",
+            ("date_done", ">=", since),
             ("create_date", ">=", since),
         ]
         carriers = backend._get_tracking_carriers()

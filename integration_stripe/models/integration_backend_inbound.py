@@ -18,7 +18,6 @@ from odoo.addons.integration_core.exceptions import (
 from .. import mapping
 
 FEE_TOPIC = "stripe.fee"
-PAYMENT_MODEL = "account.payment"
 MOVE_MODEL = "account.move"
 
 
@@ -97,11 +96,9 @@ class IntegrationBackend(models.Model):
             return None
         document = self._stripe_map(mapping.to_canonical_payment, message.payload)
         payment = self._import_canonical("payment", document)
+        # the payment's binding is named after its charge (the canonical
+        # reference): payout reports find it by the charge id
         charge = document["extra"].get("charge")
-        Binding = self.env["integration.binding"]
-        if charge and charge != document["external_id"]:
-            if not Binding._find(self, PAYMENT_MODEL, charge):
-                Binding._bind(self, payment, charge, external_name=charge)
         if charge:
             self._inbox_receive(
                 FEE_TOPIC,

@@ -1,5 +1,7 @@
 from odoo import models
 
+from .integration_backend_inbound import FEE_TOPIC
+
 
 class IntegrationInboxMessage(models.Model):
     _inherit = "integration.inbox.message"
@@ -8,7 +10,7 @@ class IntegrationInboxMessage(models.Model):
         """Events of Odoo's own ``payment_stripe`` transactions are that module's
         to book: recorded as ignored, so nothing is booked twice."""
         backend = self.backend_id
-        if backend.backend_type == "stripe":
+        if backend.backend_type == "stripe" and self.topic != FEE_TOPIC:
             transaction = backend._stripe_foreign_transaction(self.payload)
             if transaction:
                 return self._ignore(

@@ -6,16 +6,6 @@ from odoo.addons.integration_core.exceptions import PermanentError
 
 from .. import mapping
 
-# balance transaction type -> model of the record it was booked as
-BOOKED_AS = {
-    "charge": "account.payment",
-    "payment": "account.payment",
-    "refund": "account.payment",
-    "payment_refund": "account.payment",
-    "adjustment": "integration.stripe.dispute",
-    "dispute": "integration.stripe.dispute",
-}
-
 
 class IntegrationStripePayout(models.Model):
     """A Stripe payout to the bank and its report: the balance transactions it
@@ -123,6 +113,7 @@ class IntegrationStripePayout(models.Model):
             values["amount"],
             self.env._("Stripe payout %s", values["external_id"]),
             date=self.arrival_date or None,
+            currency=currency,
         )
         self.write(
             {
@@ -142,12 +133,6 @@ class IntegrationStripePayout(models.Model):
         )
 
     def _prepare_line(self, backend, txn):
-        Binding = self.env["integration.binding"]
-        record = None
-        model = BOOKED_AS.get(txn["type"])
-        if model and txn["source"]:
-            record = Binding._find_record(backend, model, txn["source"])
-        fee_move = Binding._find_record(backend, "account.move", txn["id"])
         return {
             "name": txn["id"],
             "transaction_type": txn["type"],
@@ -156,9 +141,6 @@ class IntegrationStripePayout(models.Model):
             "amount": float(txn["amount"]),
             "fee": float(txn["fee"]),
             "net": float(txn["net"]),
-            "res_model": record._name if record else False,
-            "res_id": record.id if record else False,
-            "move_id": fee_move.id or False,
         }
 
     def _reverse(self, reason):

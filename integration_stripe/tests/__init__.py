@@ -7,4 +7,5 @@ from . import test_payments
 from . import test_payouts
 from . import test_refunds_disputes
 from . import test_signature
+from . import test_simulator
 from . import test_webhook

@@ -1,6 +1,7 @@
 from odoo.tests import tagged
 from odoo.tools.safe_eval import safe_eval
 
+from . import stripe_simulator as sim
 from .common import StripeCase
 
 
@@ -192,3 +193,22 @@ class TestPayments(StripeCase):
         )
         self.assertEqual(len(fees), 1)
         self.assertEqual(fees.balance, 0.88)
+
+    def test_fee_look_up_throttled_by_stripe_is_retried(self):
+        intent = self.sim.create_payment("30.00")
+        self.deliver(self.sim.event("payment_intent.succeeded", intent))
+        fee_message = self.env["integration.inbox.message"].search(
+            [("backend_id", "=", self.backend.id), ("topic", "=", "stripe.fee")]
+        )
+        self.sim.server.script(
+            sim.Reply(503, {"error": {"type": "api_error", "message": "down"}})
+        )
+        self.run_pending(rounds=1)
+        self.assertEqual(fee_message.state, "failed")
+        self.assertIn("503", fee_message.last_error)
+        self.assertEqual(fee_message.attempt_count, 1)
+        self.backend.action_reset_circuit()
+        self.run_pending()
+        self.assertEqual(fee_message.state, "done", fee_message.last_error)
+        calls = [r.path for r in self.sim.requests]
+        self.assertIn(f"/v1/charges/{intent['latest_charge']}", calls)

@@ -183,6 +183,14 @@ class TestDuplicatesAndShuffling(StripeCase):
         )
         self.assertFalse(dead, dead.mapped("last_error"))
         self.assertEqual(self.books(shuffled), self.books(in_order))
+        # the report links what was booked, even when the payout came first
+        lines = (
+            self.env["integration.stripe.payout"]
+            .search([("backend_id", "=", shuffled.id)])
+            .line_ids
+        )
+        self.assertTrue(lines)
+        self.assertTrue(all(line.res_id for line in lines))
         for backend in (in_order, shuffled):
             self.assertEqual(
                 [inv.payment_state for inv in self.invoices[backend.id]],

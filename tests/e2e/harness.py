@@ -30,10 +30,19 @@ class HarnessError(RuntimeError):
     """A scenario could not be set up or did not settle."""
 
 
+_GIVEN_PORTS = set()
+
+
 def free_port():
-    with socket.socket() as sock:
-        sock.bind((LOOPBACK, 0))
-        return sock.getsockname()[1]
+    """A free port of 127.0.0.1, never one this process was given before (two
+    servers started later must not get the same one)."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind((LOOPBACK, 0))
+            port = sock.getsockname()[1]
+        if port not in _GIVEN_PORTS:
+            _GIVEN_PORTS.add(port)
+            return port
 
 
 # -- databases ---------------------------------------------------------------------
