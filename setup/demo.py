@@ -10,7 +10,6 @@ Ctrl-C. Run ``setup/demo --help`` for the options.
 
 import argparse
 import os
-import signal
 import socket
 import sys
 import time
@@ -31,8 +30,8 @@ OUTPUT = os.path.join(ROOT, ".build", "demo")
 DEMO_MODULES = "integration_suite"
 
 
-class DemoError(Exception):
-    """A bad environment: said in one line, with what to do."""
+# a bad environment, said in one line
+DemoError = harness.SetupError
 
 
 def parse_args(argv):
@@ -143,24 +142,6 @@ def prepare_database(db, reset, say):
 
 
 # -- the run ---------------------------------------------------------------------------------
-class Processes:
-    """Everything the demo starts, stopped however it ends."""
-
-    def __init__(self):
-        self.stoppers = []
-
-    def add(self, stop):
-        self.stoppers.append(stop)
-
-    def stop_all(self):
-        while self.stoppers:
-            stop = self.stoppers.pop()
-            try:
-                stop()
-            except Exception:  # noqa: BLE001,S112 - stop the others anyway
-                continue
-
-
 def run_peak(args, base_url, backends, simulators, say):
     from rich.console import Console
     from rich.live import Live
@@ -305,73 +286,62 @@ def main(argv=None):
     args = parse_args(argv if argv is not None else sys.argv[1:])
     global OUTPUT
     OUTPUT = args.output
+    return harness.run_program("setup/demo", lambda processes: demo(args, processes))
 
-    def say(line):
-        print(line, flush=True)
 
-    processes = Processes()
+def say(line):
+    print(line, flush=True)
 
-    def on_signal(signum, _frame):
-        raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, on_signal)
-    try:
-        check_postgres()
-        if args.send_sample:
-            return send_sample(args, say)
-        check_port_free(args.port)
-        prepare_database(args.db, args.reset, say)
-        simulators = {
-            "shopify": shopify.ShopifySimulator(access_token="shpat_demo").start()
+def demo(args, processes):
+    check_postgres()
+    if args.send_sample:
+        return send_sample(args, say)
+    check_port_free(args.port)
+    prepare_database(args.db, args.reset, say)
+    simulators = {
+        "shopify": shopify.ShopifySimulator(access_token="shpat_demo").start()
+    }
+    processes.add(simulators["shopify"].stop)
+    backends = peak.seed_world(args.db, simulators)
+    server = harness.OdooServer(
+        args.db,
+        workers=2,
+        channels="root:4",
+        cron_threads=1,
+        port=args.port,
+        log=os.path.join(ROOT, ".build", f"demo-{args.db}-server.log"),
+    )
+    server.start()
+    processes.add(server.stop)
+    base_url = server.url
+    say(f"==> Odoo serves {args.db} on {base_url} (login admin / admin)")
+    for name, info in backends.items():
+        say(f"    {name} webhook URL: {base_url}{info['url']}")
+    say("    a signed sample order: setup/demo --send-sample")
+    if not args.no_peak:
+        summary, timeline = run_peak(args, base_url, backends, simulators, say)
+        os.makedirs(OUTPUT, exist_ok=True)
+        paths = {
+            "png": os.path.join(OUTPUT, "peak.png"),
+            "html": os.path.join(OUTPUT, "peak.html"),
+            "json": os.path.join(OUTPUT, "summary.json"),
         }
-        processes.add(simulators["shopify"].stop)
-        backends = peak.seed_world(args.db, simulators)
-        server = harness.OdooServer(
-            args.db,
-            workers=2,
-            channels="root:4",
-            cron_threads=1,
-            port=args.port,
-            log=os.path.join(ROOT, ".build", f"demo-{args.db}-server.log"),
+        peak.plot(
+            timeline, paths["png"], paths["html"], f"Peak day: {args.orders} orders"
         )
-        server.start()
-        processes.add(server.stop)
-        base_url = server.url
-        say(f"==> Odoo serves {args.db} on {base_url} (login admin / admin)")
-        for name, info in backends.items():
-            say(f"    {name} webhook URL: {base_url}{info['url']}")
-        say("    a signed sample order: setup/demo --send-sample")
-        if not args.no_peak:
-            summary, timeline = run_peak(args, base_url, backends, simulators, say)
-            os.makedirs(OUTPUT, exist_ok=True)
-            paths = {
-                "png": os.path.join(OUTPUT, "peak.png"),
-                "html": os.path.join(OUTPUT, "peak.html"),
-                "json": os.path.join(OUTPUT, "summary.json"),
-            }
-            peak.plot(
-                timeline, paths["png"], paths["html"], f"Peak day: {args.orders} orders"
-            )
-            peak.write_summary(paths["json"], summary)
-            print_summary(summary, paths, base_url, say)
-            if summary["lost"] or summary["doubled"]:
-                say("setup/demo: something was lost or doubled (see above)")
-                if args.exit:
-                    return 1
-        if args.exit:
-            return 0
-        say("==> serving until Ctrl-C")
-        while server.proc and server.proc.poll() is None:
-            time.sleep(1)
+        peak.write_summary(paths["json"], summary)
+        print_summary(summary, paths, base_url, say)
+        if summary["lost"] or summary["doubled"]:
+            say("setup/demo: something was lost or doubled (see above)")
+            if args.exit:
+                return 1
+    if args.exit:
         return 0
-    except DemoError as err:
-        print(f"setup/demo: {err}", file=sys.stderr, flush=True)
-        return 2
-    except KeyboardInterrupt:
-        say("\n==> stopping")
-        return 130
-    finally:
-        processes.stop_all()
+    say("==> serving until Ctrl-C")
+    while server.proc and server.proc.poll() is None:
+        time.sleep(1)
+    return 0
 
 
 if __name__ == "__main__":

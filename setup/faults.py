@@ -71,25 +71,8 @@ def order_sends(secret, count, seed, tag):
 
 
 def post_with_retries(url, send, give_up_after=180, on_status=None):
-    """Post like a webhook sender: retry what the server could not take
-    (connection refused, 429, 502-504) until ``give_up_after`` seconds."""
-    deadline = time.monotonic() + give_up_after
-    session = requests.Session()
-    while True:
-        try:
-            response = session.post(
-                url, data=send.body, headers=send.headers, timeout=30
-            )
-            status = response.status_code
-        except requests.RequestException:
-            status = None
-        if on_status and status is not None:
-            on_status(status)
-        if status is not None and status not in (429, 502, 503, 504):
-            return status
-        if time.monotonic() > deadline:
-            return status or 599
-        time.sleep(0.5)
+    """:func:`peak.deliver` with a session of its own."""
+    return peak.deliver(requests.Session(), url, send, give_up_after, on_status)
 
 
 def count_orders(db, names):
@@ -393,7 +376,7 @@ def scenario_api_down(args):
             db, cron_threads=1, log=os.path.join(LOGS, "api-down.log")
         ):
             with harness.environment(db) as env:
-                bump_stock(env)
+                peak.bump_stock(env)
             time.sleep(60 - (time.monotonic() - down_at))
             states_while_down = dict(
                 harness.query(
@@ -441,23 +424,6 @@ def scenario_api_down(args):
         return judge("api-down", figures)
     finally:
         shop.stop()
-
-
-def bump_stock(env):
-    warehouse = env["stock.warehouse"].search(
-        [("company_id", "=", env.company.id)], limit=1
-    )
-    Quant = env["stock.quant"].with_context(inventory_mode=True)
-    for product in env["product.product"].search(
-        [("default_code", "in", peak.demo_skus())]
-    ):
-        Quant.create(
-            {
-                "product_id": product.id,
-                "location_id": warehouse.lot_stock_id.id,
-                "inventory_quantity": product.qty_available + 1,
-            }
-        ).action_apply_inventory()
 
 
 # -- 4. poison message ---------------------------------------------------------------------------

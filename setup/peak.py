@@ -275,6 +275,25 @@ def seed_world(db, simulators):
         }
 
 
+def bump_stock(env, products=None):
+    """One more unit of each demo product in stock: a stock level to send to
+    the shop for each."""
+    warehouse = env["stock.warehouse"].search(
+        [("company_id", "=", env.company.id)], limit=1
+    )
+    Quant = env["stock.quant"].with_context(inventory_mode=True)
+    if products is None:
+        products = env["product.product"].search([("default_code", "in", demo_skus())])
+    for product in products:
+        Quant.create(
+            {
+                "product_id": product.id,
+                "location_id": warehouse.lot_stock_id.id,
+                "inventory_quantity": product.qty_available + 1,
+            }
+        ).action_apply_inventory()
+
+
 # -- the timeline -----------------------------------------------------------------------
 class Timeline:
     """Per-second counts of the run, for the progress display and the picture."""
@@ -312,6 +331,38 @@ class Timeline:
 
 
 # -- sending -------------------------------------------------------------------------
+RETRIED_STATUSES = (429, 502, 503, 504)
+
+
+def deliver(session, url, send, give_up_after=60, on_status=None):
+    """Post ``send`` as a webhook sender does: what the server could not take
+    (no connection, 429, 502-504) is sent again until ``give_up_after``
+    seconds; what it refused stays refused.
+
+    :param on_status: called with every status answered, retried ones included
+    :returns: the last status (599: never answered)
+    """
+    deadline = time.monotonic() + give_up_after
+    while True:
+        try:
+            response = session.post(
+                url, data=send.body, headers=send.headers, timeout=30
+            )
+        except requests.RequestException:
+            response = None
+        status = response.status_code if response is not None else None
+        if on_status and status is not None:
+            on_status(status)
+        if status is not None and status not in RETRIED_STATUSES:
+            return status
+        if time.monotonic() > deadline:
+            return status or 599
+        retry_after = (
+            response.headers.get("Retry-After") if response is not None else None
+        )
+        time.sleep(min(5.0, float(retry_after or 0.5)))
+
+
 class Replayer:
     """Sends a scenario's requests at their times, from a few threads."""
 
@@ -334,23 +385,7 @@ class Replayer:
         wait = send.at / self.speed - self.timeline.now()
         if wait > 0:
             time.sleep(wait)
-        for _attempt in range(20):
-            try:
-                response = self._session().post(
-                    self.url, data=send.body, headers=send.headers, timeout=30
-                )
-            except requests.RequestException:
-                time.sleep(0.5)
-                continue
-            # a sender retries what the server could not take (503, 429), as
-            # Shopify does; what it refused stays refused
-            if response.status_code in (429, 502, 503, 504):
-                time.sleep(float(response.headers.get("Retry-After") or 1))
-                continue
-            break
-        else:
-            response = None
-        status = response.status_code if response is not None else 599
+        status = deliver(self._session(), self.url, send, give_up_after=30)
         self.timeline.record(send, status)
         self.results.append((send, status))
 

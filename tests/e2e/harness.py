@@ -30,6 +30,51 @@ class HarnessError(RuntimeError):
     """A scenario could not be set up or did not settle."""
 
 
+class SetupError(Exception):
+    """A bad environment for a program of setup/: said in one line, with what
+    to do."""
+
+
+class Processes:
+    """Everything a program starts, stopped however it ends."""
+
+    def __init__(self):
+        self.stoppers = []
+
+    def add(self, stop):
+        self.stoppers.append(stop)
+
+    def stop_all(self):
+        while self.stoppers:
+            stop = self.stoppers.pop()
+            try:
+                stop()
+            except Exception:  # noqa: BLE001,S112 - stop the others anyway
+                continue
+
+
+def run_program(name, body):
+    """Run ``body(processes)`` as program ``name`` of setup/: its exit status,
+    2 with one line on a :class:`SetupError`, 130 on Ctrl-C or SIGTERM; every
+    process it registered is stopped, however it ends."""
+    processes = Processes()
+
+    def on_signal(signum, _frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        return body(processes)
+    except SetupError as err:
+        sys.stderr.write(f"{name}: {err}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stdout.write("\n==> stopping\n")
+        return 130
+    finally:
+        processes.stop_all()
+
+
 _GIVEN_PORTS = set()
 
 
