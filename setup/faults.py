@@ -377,18 +377,15 @@ def scenario_api_down(args):
         ):
             with harness.environment(db) as env:
                 peak.bump_stock(env)
-            time.sleep(60 - (time.monotonic() - down_at))
+            time.sleep(max(0.0, 60 - (time.monotonic() - down_at)))
             states_while_down = dict(
                 harness.query(
                     db,
                     "SELECT state, count(*) FROM integration_outbox_message GROUP BY state",
                 )
             )
-            circuit = harness.query(
-                db,
-                "SELECT circuit_state FROM integration_backend WHERE id = %s",
-                (info["id"],),
-            )[0][0]
+            with harness.environment(db) as env:
+                circuit = env["integration.backend"].browse(info["id"]).circuit_state
             shop.restart(port)
             harness.wait_until(
                 lambda: (
