@@ -11,6 +11,7 @@ Ctrl-C. Run ``setup/demo --help`` for the options.
 import argparse
 import os
 import socket
+import subprocess
 import sys
 import time
 
@@ -135,8 +136,6 @@ def prepare_database(db, reset, say):
             "--log-level=warn",
         ]
         with open(log, "w", encoding="utf-8") as output:
-            import subprocess
-
             if subprocess.call(cmd, stdout=output, stderr=subprocess.STDOUT):
                 raise DemoError(f"updating the suite in {db} failed: see {log}")
 
