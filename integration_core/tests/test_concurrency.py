@@ -107,6 +107,25 @@ class TestConcurrentReceive(TransactionCase):
         _results, tries = self._race({RETRIED_ON_CONFLICT: True})
         self.assertEqual(tries, {"first": 1, "second": 2})
 
+    def test_a_row_locked_elsewhere_is_not_taken(self):
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            backend = env["integration.backend"].browse(self.backend_id)
+            message_id = backend._inbox_receive("integration.ping", {}, "lock-1")[0].id
+        with self.registry.cursor() as holder, self.registry.cursor() as other:
+            holder.execute(
+                "SELECT id FROM integration_inbox_message WHERE id = %s FOR UPDATE",
+                (message_id,),
+            )
+            message = api.Environment(other, SUPERUSER_ID, {})[
+                "integration.inbox.message"
+            ].browse(message_id)
+            # taken by another transaction: no error, no wait, not ours
+            self.assertFalse(message._lock())
+            self.assertEqual(message._job_process(), "locked by another transaction")
+            holder.rollback()
+            self.assertTrue(message._lock())
+
 
 @tagged("post_install", "-at_install")
 class TestConcurrentProcessing(TransactionCase):
