@@ -47,6 +47,20 @@ def figures(output):
     ]
 
 
+def previous_sections(path):
+    """``{name: text}`` of the benchmark sections already in ``path``."""
+    if not os.path.exists(path):
+        return {}
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    blocks = {}
+    for chunk in text.split("\n## ")[1:]:
+        if chunk.startswith("bench/"):
+            name = chunk[len("bench/") :].split(".py", 1)[0]
+            blocks[name] = "## " + chunk.rstrip("\n") + "\n\n"
+    return blocks
+
+
 def fault_section():
     """The figures of the last ``setup/test --faults`` run (bench/faults.json)."""
     path = os.path.join(BENCH, "faults.json")
@@ -102,17 +116,25 @@ def main(argv=None):
             )
             print(run.stderr[-2000:], file=sys.stderr)
         sections.append((name, seconds, lines))
+    today = datetime.date.today().isoformat()
+    blocks = previous_sections(args.output)
+    for name, seconds, lines in sections:
+        blocks[name] = (
+            f"## bench/{name}.py ({seconds:.0f} s; {today}, commit `{commit()}`)\n\n"
+            "```\n" + "\n".join(lines) + "\n```\n\n"
+        )
     with open(args.output, "w", encoding="utf-8") as handle:
         handle.write("# Benchmark results\n\n")
         handle.write(
-            f"Written by `setup/bench` on {datetime.date.today().isoformat()}, commit "
-            f"`{commit()}`, on {os.cpu_count()} cores ({platform.processor() or platform.machine()}, "
-            f"Python {platform.python_version()}). Every figure is beside a baseline "
-            "measured in the same run; the ratios are what to compare across machines.\n\n"
+            f"Written by `setup/bench` on {os.cpu_count()} cores "
+            f"({platform.processor() or platform.machine()}, Python "
+            f"{platform.python_version()}); each section names its run's date and "
+            "commit (`setup/bench NAME` runs one again and keeps the others). Every "
+            "figure is beside a baseline measured in the same run; the ratios are "
+            "what to compare across machines.\n\n"
         )
-        for name, seconds, lines in sections:
-            handle.write(f"## bench/{name}.py ({seconds:.0f} s)\n\n```\n")
-            handle.write("\n".join(lines) + "\n```\n\n")
+        for name in sorted(blocks):
+            handle.write(blocks[name])
         handle.write(fault_section())
     print(f"==> {args.output}")
     return 1 if failed else 0

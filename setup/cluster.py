@@ -36,6 +36,7 @@ sys.path[:0] = [
 import harness  # noqa: E402
 import peak  # noqa: E402
 import shopify_simulator as shopify  # noqa: E402
+import world  # noqa: E402
 from demo import (  # noqa: E402
     DemoError,
     check_port_free,
@@ -253,7 +254,7 @@ def check(cluster, args, say):
         access_token="shpat_demo", bucket_size=10, leak_rate=2.0
     ).start()
     try:
-        backends = peak.seed_world(args.db, {"shopify": shop})
+        backends = world.seed(args.db, {"shopify": shop.base_url})
         info = backends["shopify"]
         figures = {"nodes": len(cluster.nodes), "cores": os.cpu_count()}
         leader = harness.wait_until(

@@ -48,6 +48,7 @@ sys.path[:0] = [
 import harness  # noqa: E402
 import peak  # noqa: E402
 import shopify_simulator as shopify  # noqa: E402
+import world  # noqa: E402
 
 TEMPLATE = "integration_faults_template"
 LOGS = os.path.join(ROOT, ".build", "faults")
@@ -120,7 +121,7 @@ def scenario_crash(args):
     db = fresh_database("integration_faults_crash")
     shop = shopify.ShopifySimulator(access_token="shpat_demo").start()
     try:
-        info = peak.seed_world(db, {"shopify": shop})["shopify"]
+        info = world.seed(db, {"shopify": shop.base_url})["shopify"]
         with harness.environment(db) as env:
             # the documented delay, shortened for the test: messages left in
             # processing for 1 minute are requeued by the stuck-message cron
@@ -382,7 +383,7 @@ def seed_private(db, shop, pg):
     ):
         config[key] = value
     try:
-        return peak.seed_world(db, {"shopify": shop})["shopify"]
+        return world.seed(db, {"shopify": shop.base_url})["shopify"]
     finally:
         Registry.delete(db)
         for key, value in saved.items():
@@ -397,7 +398,7 @@ def scenario_api_down(args):
     ).start()
     port = shop.server.server_address[1]
     try:
-        info = peak.seed_world(db, {"shopify": shop})["shopify"]
+        info = world.seed(db, {"shopify": shop.base_url})["shopify"]
         with harness.environment(db) as env:
             env["integration.backend"].browse(info["id"]).write(
                 {"circuit_failure_threshold": 3, "circuit_cooldown": 10}
@@ -460,7 +461,7 @@ def scenario_poison(args):
     db = fresh_database("integration_faults_poison")
     shop = shopify.ShopifySimulator(access_token="shpat_demo").start()
     try:
-        info = peak.seed_world(db, {"shopify": shop})["shopify"]
+        info = world.seed(db, {"shopify": shop.base_url})["shopify"]
         scenario, sends = order_sends(info["secret"], 60, 14, peak.new_tag())
         sender = shopify.WebhookSender("", info["secret"])
         poison = shopify.order_payload([("NO-SUCH-SKU", 1, "9.99")], name="#POISON-1")
@@ -590,7 +591,7 @@ def scenario_fuzz(args):
     db = fresh_database("integration_faults_fuzz")
     shop = shopify.ShopifySimulator(access_token="shpat_demo").start()
     try:
-        info = peak.seed_world(db, {"shopify": shop})["shopify"]
+        info = world.seed(db, {"shopify": shop.base_url})["shopify"]
         before = harness.query(db, "SELECT count(*) FROM integration_inbox_message")[0][
             0
         ]

@@ -11,7 +11,10 @@ repository.
 
 import secrets
 
-from . import harness
+try:
+    from . import harness
+except ImportError:  # imported as a top-level module, tests/e2e on sys.path
+    import harness
 
 STOCK_PER_PRODUCT = 5000
 SHOPIFY_LOCATION = "7700001"
