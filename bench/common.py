@@ -150,3 +150,25 @@ def wait_until(count_done, expected, timeout=600, interval=0.2):
         if time.monotonic() - start > timeout:
             raise RuntimeError(f"only {done}/{expected} done after {timeout} s")
         time.sleep(interval)
+
+
+def trivial_jobs(registry, channel, jobs):
+    """Seconds for ``jobs`` trivial queue_job jobs (``queue.job._test_job``),
+    enqueued in one transaction on ``channel``, to be done: the baseline of the
+    job benches."""
+    from odoo import SUPERUSER_ID, api
+
+    start = time.monotonic()
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        for _ in range(jobs):
+            env["queue.job"].with_delay(channel=channel)._test_job()
+    wait_until(
+        lambda: count(
+            registry,
+            "SELECT count(*) FROM queue_job WHERE channel = %s AND state = 'done'",
+            (channel,),
+        ),
+        jobs,
+    )
+    return time.monotonic() - start

@@ -59,7 +59,7 @@ def main():
             # baseline and bus alternate, round after round: a shared machine's
             # load drifts, and both sides see the same drift
             for round_number in range(rounds):
-                jobs_seconds += trivial_jobs(
+                jobs_seconds += common.trivial_jobs(
                     registry,
                     f"root.bench{run_id}r{round_number}",
                     per_round * SUBSCRIPTIONS,
@@ -83,26 +83,6 @@ def main():
         f"({events / bus_seconds:.1f} events/s)"
     )
     print(f"ratio per delivery:     {delivery_rate / jobs_rate:.2f} (target >= 0.8)")
-
-
-def trivial_jobs(registry, channel, count):
-    """Seconds for ``count`` trivial queue_job jobs, from enqueue to done."""
-    from odoo import SUPERUSER_ID, api
-
-    start = time.monotonic()
-    with registry.cursor() as cr:
-        env = api.Environment(cr, SUPERUSER_ID, {})
-        for _ in range(count):
-            env["queue.job"].with_delay(channel=channel)._test_job()
-    common.wait_until(
-        lambda: common.count(
-            registry,
-            "SELECT count(*) FROM queue_job WHERE channel = %s AND state = 'done'",
-            (channel,),
-        ),
-        count,
-    )
-    return time.monotonic() - start
 
 
 def event_deliveries(registry, run, count):

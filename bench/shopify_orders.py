@@ -5,7 +5,7 @@ server with 2 HTTP workers and the queue_job runner, waits until every message
 is done (a confirmed sale order each), and prints orders/s beside the raw ORM
 creation and confirmation of the same N orders (partner, order, lines,
 ``action_confirm``, one commit per order) measured in the same run, and the
-ratio (target >= 0.85).
+ratio (target >= 1.5).
 
 Usage: .venv/bin/python bench/shopify_orders.py [--count 500] [--db NAME] [--keep-db]
 """
@@ -29,6 +29,15 @@ sys.path.append(
 import common  # noqa: E402
 import shopify_simulator as sim  # noqa: E402
 
+# What bounds the ratio (target >= 1.5): the pipeline's edge over the one-process
+# baseline is parallelism, 2 workers against 1 process on a 2-core machine, both
+# sharing the cores with PostgreSQL, the job runner and the intake of the same
+# webhooks. A profiled order job (137 queries) spends ~80% in Odoo's sale.order
+# create and action_confirm, the same work as the baseline's; the suite's own
+# share (canonical validation ~3%, total check ~4%, partner, product and binding
+# look-ups, event, message state and attempt) is ~10-15%. So 2 x 0.85-0.9 less
+# PostgreSQL's share of the second core is the ceiling, and a machine busy with
+# other work takes the parallelism away (0.86 with a load average of 8).
 SECRET = "bench-shopify-secret"
 SKUS = [f"BENCH-{i}" for i in range(10)]
 
@@ -209,7 +218,7 @@ def main():
         f"webhooks -> jobs -> confirmed orders: {rate:8.1f} orders/s ({pipeline_seconds:.1f} s; "
         f"intake {args.count / intake_seconds:.0f} webhooks/s)"
     )
-    print(f"ratio pipeline / raw ORM: {rate / raw_rate:.2f} (target >= 0.85)")
+    print(f"ratio pipeline / raw ORM: {rate / raw_rate:.2f} (target >= 1.5)")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 {
     "name": "Integration Core",
     "summary": "Durable inbox and outbox for external integrations",
-    "version": "18.0.1.3.0",
+    "version": "18.0.1.4.0",
     "category": "Integrations",
     "author": "Integration Suite contributors",
     "license": "LGPL-3",
@@ -33,7 +33,6 @@
         "views/account_payment_views.xml",
         "views/integration_menus.xml",
     ],
-    "demo": ["demo/integration_demo.xml"],
     "external_dependencies": {
         "python": ["requests>=2.25", "cryptography>=3.4", "jsonschema>=4.0"]
     },

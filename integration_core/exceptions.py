@@ -90,6 +90,17 @@ class PermanentHttpError(PermanentError):
         self.response = response
 
 
+class AlreadyDelivered(IntegrationError):
+    """The provider already holds what the outbound message delivers: an
+    earlier attempt went through but its outcome was lost (its transaction
+    rolled back after the call). The message ends ``sent`` without a new call;
+    ``found`` (what the provider holds) goes to ``_outbox_adopt_delivered``."""
+
+    def __init__(self, message="", found=None):
+        super().__init__(message)
+        self.found = found
+
+
 class OutboundDeferred(IntegrationError):
     """No request was made: the backend's circuit is open or its rate limit asks
     for a longer wait. The message waits ``seconds`` without spending an attempt."""

@@ -11,7 +11,6 @@
         "security/ir.model.access.csv",
         "views/integration_backend_views.xml",
     ],
-    "demo": ["demo/integration_shopify_demo.xml"],
     "external_dependencies": {"python": ["requests>=2.25"]},
     "installable": True,
 }

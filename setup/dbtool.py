@@ -1,6 +1,6 @@
 """Database helper for setup/test and setup/demo.
 
-Usage: dbtool.py drop DB | exists DB | installed DB MODULE
+Usage: dbtool.py drop DB | exists DB | installed DB MODULE | copy DB NEW
 (exit status 0 means yes for exists and installed). Connection settings come from
 libpq's PG* environment variables.
 """
@@ -45,6 +45,13 @@ def main(action, name, *args):
         elif action == "exists":
             cr.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
             return 0 if cr.fetchone() else 1
+        elif action == "copy":
+            (new,) = args
+            cr.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                    sql.Identifier(new), sql.Identifier(name)
+                )
+            )
         else:
             raise SystemExit(f"unknown action {action!r}")
     conn.close()

@@ -9,11 +9,13 @@ Ctrl-C. Run ``setup/demo --help`` for the options.
 """
 
 import argparse
+import logging
 import os
 import socket
 import subprocess
 import sys
 import time
+from types import SimpleNamespace
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -25,7 +27,10 @@ sys.path[:0] = [
 
 import harness  # noqa: E402
 import peak  # noqa: E402
+import peak_actors  # noqa: E402
+import peak_report  # noqa: E402
 import shopify_simulator as shopify  # noqa: E402
+import world  # noqa: E402
 
 OUTPUT = os.path.join(ROOT, ".build", "demo")
 DEMO_MODULES = "integration_suite"
@@ -52,6 +57,12 @@ def parse_args(argv):
         "--seed", type=int, default=1, help="the same seed gives the same scenario"
     )
     parser.add_argument("--exit", action="store_true", help="stop after the summary")
+    parser.add_argument(
+        "--settle",
+        type=int,
+        default=1800,
+        help="seconds to wait after the last order for everything to settle (1800)",
+    )
     parser.add_argument("--reset", action="store_true", help="recreate the database")
     parser.add_argument("--no-peak", action="store_true", help="just serve")
     parser.add_argument(
@@ -141,122 +152,229 @@ def prepare_database(db, reset, say):
 
 
 # -- the run ---------------------------------------------------------------------------------
-def run_peak(args, base_url, backends, simulators, say):
-    from rich.console import Console
-    from rich.live import Live
-    from rich.table import Table
-
-    rate = args.rate or max(1.0, args.orders / 120.0)
-    tag = peak.new_tag()
-    shop_info = backends["shopify"]
-    scenario = peak.build_scenario(
-        args.orders, rate, args.seed, shop_info["secret"], tag
+def log_to_file(path):
+    """This process's Odoo log (the warehouse's registry: a concurrent update
+    retried in the next round, say) into ``path``, not over the live display."""
+    root = logging.getLogger()
+    if any(isinstance(h, logging.FileHandler) for h in root.handlers):
+        return
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
-    timeline = peak.Timeline()
-    run_started_at = harness.query(args.db, "SELECT now() AT TIME ZONE 'UTC'")[0][0]
-    replayer = peak.Replayer(base_url + shop_info["url"], scenario, timeline)
-    sampler = peak.Sampler(args.db, [shop_info["id"]], timeline, run_started_at)
-    console = Console()
-    say(
-        f"==> peak: {args.orders} Shopify orders at {rate:.1f}/s "
-        f"({len(scenario.sends)} requests, seed {args.seed})"
-    )
+    root.addHandler(handler)
 
-    def view():
-        sent, accepted, refused = timeline.totals()
-        latest = sampler.latest
-        elapsed = timeline.now()
-        table = Table(title=f"Peak day: {elapsed:5.0f} s", show_header=True)
-        for column in (
-            "sent",
-            "accepted",
-            "refused",
-            "processed",
-            "failed",
-            "dead",
-            "queue",
-            "orders/s",
-        ):
-            table.add_column(column, justify="right")
-        processed = latest.get("done", 0) + latest.get("ignored", 0)
-        table.add_row(
-            str(sent),
-            str(accepted),
-            str(refused),
-            str(processed),
-            str(latest.get("failed", 0)),
-            str(latest.get("dead", 0)),
-            str(latest.get("queue", 0)),
+
+def import_simulators(db):
+    """``(stripe_simulator, carrier_simulator)``: the carrier's imports Odoo
+    addons, so the registry is set up first; their packages import Odoo's test
+    framework, which complains outside a test run: not here."""
+    harness.registry(db)
+    log_to_file(os.path.join(ROOT, ".build", f"demo-{db}-client.log"))
+    framework = logging.getLogger("odoo.tests.common")
+    level = framework.level
+    framework.setLevel(logging.CRITICAL)
+    try:
+        from odoo.addons.integration_carrier.tests import carrier_simulator
+        from odoo.addons.integration_stripe.tests import stripe_simulator
+    finally:
+        framework.setLevel(level)
+    return stripe_simulator, carrier_simulator
+
+
+def start_simulators(db, processes):
+    """The three simulated systems on 127.0.0.1, stopped however the demo ends."""
+    stripe_simulator, carrier_simulator = import_simulators(db)
+    simulators = {
+        "shopify": shopify.ShopifySimulator(access_token=world.SHOPIFY_TOKEN),
+        "stripe": stripe_simulator.StripeSimulator(api_key=world.STRIPE_API_KEY),
+        "carrier": carrier_simulator.CarrierSimulator(api_key=world.CARRIER_API_KEY),
+    }
+    for simulator in simulators.values():
+        simulator.start()
+        processes.add(simulator.stop)
+    return simulators
+
+
+def simulator_urls(simulators):
+    return {
+        "shopify": simulators["shopify"].base_url,
+        "stripe": simulators["stripe"].url,
+        "carrier": simulators["carrier"].url,
+    }
+
+
+class Peak:
+    """One peak run: the scenario, its senders and actors, the live view."""
+
+    def __init__(self, args, base_url, backends, simulators):
+        stripe_simulator, carrier_simulator = import_simulators(args.db)
+        self.args = args
+        self.backends = backends
+        self.simulators = simulators
+        self.rate = args.rate or max(1.0, args.orders / 120.0)
+        self.tag = peak.new_tag()
+        self.refs_like = f"#D{self.tag}-%"
+        self.scenario = peak.build_scenario(
+            args.orders, self.rate, args.seed, backends["shopify"]["secret"], self.tag
+        )
+        for order in self.scenario.orders:
+            simulators["shopify"].add_order(order)
+        self.buyers = peak_actors.StripeBuyers(
+            simulators["stripe"],
+            stripe_simulator.WebhookSender(
+                base_url + backends["stripe"]["url"], backends["stripe"]["secret"]
+            ),
+        )
+        peak.add_payments(self.scenario, args.seed, self.buyers.pay)
+        self.timeline = peak.Timeline()
+        self.since = harness.query(args.db, "SELECT now() AT TIME ZONE 'UTC'")[0][0]
+        self.dispatcher = peak.Dispatcher(
+            {system: base_url + info["url"] for system, info in backends.items()},
+            self.timeline,
+        )
+        self.sampler = peak.Sampler(
+            args.db, backends, self.timeline, self.since, self.refs_like
+        )
+        self.warehouse = peak_actors.Warehouse(args.db, self.refs_like)
+        self.tracking = peak_actors.CarrierTracking(
+            simulators["carrier"],
+            carrier_simulator.WebhookSender(
+                base_url + backends["carrier"]["url"], backends["carrier"]["secret"]
+            ),
+            self.dispatcher,
+            self.timeline,
+        )
+        self.outage = peak_actors.CarrierOutage(
+            simulators["carrier"],
+            self.timeline,
+            at=max(0.0, self.scenario.duration / 2 - peak_actors.OUTAGE_SECONDS / 2),
+        )
+        self.actors = (self.warehouse, self.tracking, self.outage)
+
+    def view(self):
+        from rich.console import Group
+        from rich.table import Table
+        from rich.text import Text
+
+        latest = self.sampler.latest
+        elapsed = self.timeline.now()
+        down = self.timeline.outage_now()
+        status = Text(f"Peak day: {elapsed:4.0f} s", style="bold")
+        if down is not None:
+            status.append(f"   CARRIER OUTAGE ({down:.0f} s)", style="bold red")
+        elif self.timeline.outages:
+            start, end = self.timeline.outages[0]
+            status.append(f"   carrier outage {start:.0f}-{end:.0f} s: over")
+        traffic = Table()
+        for column in ("system", "sent", "accepted", "refused"):
+            traffic.add_column(column, justify="right")
+        for system in ("shopify", "stripe", "carrier"):
+            traffic.add_row(system, *map(str, self.timeline.totals(system)))
+        pipeline = Table()
+        columns = ("processed", "failed", "dead", "outbound", "queue", "orders/s")
+        for column in columns:
+            pipeline.add_column(column, justify="right")
+        processed = latest.get("processed", 0)
+        pipeline.add_row(
+            *(
+                str(latest.get(key, 0))
+                for key in ("processed", "failed", "dead", "outbox", "queue")
+            ),
             f"{processed / elapsed:.1f}" if elapsed > 1 else "-",
         )
-        return table
+        business = Table()
+        labels = ("sale orders", "payments", "shipped", "delivered", "invoiced")
+        keys = ("sale_orders", "payments", "shipped", "delivered", "invoiced")
+        for column in labels:
+            business.add_column(column, justify="right")
+        business.add_row(*(str(latest.get(key, 0)) for key in keys))
+        return Group(status, traffic, pipeline, business)
 
-    sampler.start()
-    thread = replayer.start()
-    with Live(view(), console=console, refresh_per_second=2, transient=False) as live:
-        while thread.is_alive():
-            thread.join(0.5)
-            live.update(view())
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline:
-            latest = sampler.sample()
-            live.update(view())
-            if not any(
-                latest.get(key) for key in ("queue", "received", "queued", "processing")
-            ):
-                break
-            time.sleep(1)
-    sampler.stop_event.set()
-    harness.wait_for_idle(args.db, timeout=300)
-    sampler.sample()
-    summary = peak.reconcile(
-        args.db, scenario, replayer, shop_info["id"], simulators["shopify"]
-    )
-    summary.update(
-        seed=args.seed,
-        orders=args.orders,
-        rate=rate,
-        duration_s=round(timeline.now(), 1),
-    )
-    return summary, timeline
+    def settled(self):
+        """Everything sent, every delivery shipped and tracked, no job left."""
+        latest = self.sampler.sample()
+        return (
+            self.dispatcher.idle()
+            and self.outage.state == "over"
+            and self.warehouse.pending == 0
+            and not self.tracking._bought()
+            and not latest.get("queue")
+            and not latest.get("outbox")
+        )
 
+    def run(self, say):
+        from rich.console import Console
+        from rich.live import Live
 
-def print_summary(summary, paths, base_url, say):
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title="Reconciliation: each simulator's ledger against the database")
-    table.add_column("what")
-    table.add_column("count", justify="right")
-    rows = [
-        ("requests sent", summary["sent_requests"]),
-        ("requests accepted (200)", summary["accepted_requests"]),
-        ("orders sent by the shop", summary["orders_sent"]),
-        ("orders accepted", summary["orders_accepted"]),
-        ("sale orders in Odoo", summary["sale_orders"]),
-        ("  of which confirmed", summary["sale_orders_confirmed"]),
-        ("duplicates suppressed", summary["duplicates_suppressed"]),
-        ("malformed or badly signed sent", summary["bad_requests_sent"]),
-        ("  refused (400 / 401)", summary["bad_requests_refused"]),
-        ("inventory updates sent to the shop", summary["inventory_calls"]),
-        ("dead letters", len(summary["dead_letters"])),
-        ("LOST", summary["lost"]),
-        ("DOUBLED", summary["doubled"]),
-    ]
-    for name, value in rows:
-        table.add_row(name, str(value))
-    console = Console()
-    console.print(table)
-    for reason, count in summary["refused_by_reason"].items():
-        say(f"    refused {reason}: {count}")
-    for letter in summary["dead_letters"][:10]:
-        say(f"    dead: {letter['topic']}: {letter['reason']}")
-    say(f"==> picture: {paths['png']} (page: {paths['html']})")
-    say(f"==> summary: {paths['json']}")
-    say(
-        f"==> look at it: {base_url}/odoo/action-integration_core.action_integration_dashboard "
-        "(login admin / admin)"
-    )
+        say(
+            f"==> peak: {self.args.orders} Shopify orders at {self.rate:.1f}/s, "
+            f"{len(self.scenario.sends)} requests to start with (seed "
+            f"{self.args.seed}); Stripe payments, the warehouse, the carrier's "
+            "tracking and a 30 s carrier outage join in"
+        )
+        self.dispatcher.add(self.scenario.sends)
+        self.dispatcher.start()
+        self.sampler.start()
+        for actor in self.actors:
+            actor.start()
+        try:
+            with Live(self.view(), console=Console(), refresh_per_second=2) as live:
+                deadline = time.monotonic() + self.scenario.duration + self.args.settle
+                calm = 0
+                while time.monotonic() < deadline and calm < 3:
+                    time.sleep(1)
+                    live.update(self.view())
+                    if self.timeline.now() > self.scenario.duration:
+                        calm = calm + 1 if self.settled() else 0
+                live.update(self.view())
+        finally:
+            # however the run ends: everyone told first, then a few seconds
+            # for them all (the threads are daemons)
+            for actor in self.actors:
+                actor.stop_event.set()
+            self.dispatcher.close()
+            self.sampler.stop_event.set()
+            for actor in self.actors:
+                actor.stop(wait=3)
+            self.dispatcher.join(5)
+        if calm < 3:
+            say(
+                f"setup/demo: the peak had not settled {self.args.settle} s after "
+                "its last order (a busy machine?): counting what is there now"
+            )
+        self.sampler.sample()
+        summary = peak_report.reconcile(
+            self.args.db,
+            SimpleNamespace(
+                scenario=self.scenario,
+                results=self.dispatcher.results,
+                timeline=self.timeline,
+            ),
+            {
+                "shopify": self.simulators["shopify"],
+                "stripe": self.buyers,
+                "carrier": self.simulators["carrier"],
+            },
+            self.backends,
+            self.since,
+            self.refs_like,
+        )
+        summary.update(
+            seed=self.args.seed,
+            orders=self.args.orders,
+            rate=self.rate,
+            duration_s=round(self.timeline.now(), 1),
+            settled=calm >= 3,
+            warehouse={
+                "validated": self.warehouse.validated,
+                "retried": self.warehouse.errors,
+                "last_error": self.warehouse.last_error,
+            },
+        )
+        return summary
 
 
 def send_sample(args, say):
@@ -269,7 +387,7 @@ def send_sample(args, say):
             raise DemoError("no demo Shopify backend yet: run setup/demo first")
         secret, token = shop._get_webhook_secrets()[0], shop.webhook_token
     order = shopify.order_payload(
-        [(peak.demo_skus()[0], 1, "19.90")], shipping=("Standard", "5.00")
+        [(world.skus()[0], 1, "19.90")], shipping=("Standard", "5.00")
     )
     sender = shopify.WebhookSender(
         f"http://127.0.0.1:{args.port}/integration/webhook/{token}", secret
@@ -298,11 +416,11 @@ def demo(args, processes):
         return send_sample(args, say)
     check_port_free(args.port)
     prepare_database(args.db, args.reset, say)
-    simulators = {
-        "shopify": shopify.ShopifySimulator(access_token="shpat_demo").start()
-    }
-    processes.add(simulators["shopify"].stop)
-    backends = peak.seed_world(args.db, simulators)
+    simulators = start_simulators(args.db, processes)
+    backends = world.seed(args.db, simulator_urls(simulators))
+    # what waits (a payment for its order, a fulfillment for its tracking
+    # number) is retried within seconds, not the default policy's minutes
+    world.use_fast_retries(args.db)
     server = harness.OdooServer(
         args.db,
         workers=2,
@@ -319,18 +437,28 @@ def demo(args, processes):
         say(f"    {name} webhook URL: {base_url}{info['url']}")
     say("    a signed sample order: setup/demo --send-sample")
     if not args.no_peak:
-        summary, timeline = run_peak(args, base_url, backends, simulators, say)
+        run = Peak(args, base_url, backends, simulators)
+        summary = run.run(say)
         os.makedirs(OUTPUT, exist_ok=True)
         paths = {
             "png": os.path.join(OUTPUT, "peak.png"),
             "html": os.path.join(OUTPUT, "peak.html"),
             "json": os.path.join(OUTPUT, "summary.json"),
         }
-        peak.plot(
-            timeline, paths["png"], paths["html"], f"Peak day: {args.orders} orders"
+        peak_report.plot(
+            run.timeline,
+            paths["png"],
+            paths["html"],
+            f"Peak day: {args.orders} orders, payments, shipments, a carrier outage",
         )
-        peak.write_summary(paths["json"], summary)
-        print_summary(summary, paths, base_url, say)
+        peak_report.write_summary(paths["json"], summary)
+        peak_report.print_summary(summary, say)
+        say(f"==> picture: {paths['png']} (page: {paths['html']})")
+        say(f"==> summary: {paths['json']}")
+        say(
+            f"==> look at it: {base_url}/odoo/action-integration_core."
+            "action_integration_dashboard (login admin / admin)"
+        )
         if summary["lost"] or summary["doubled"]:
             say("setup/demo: something was lost or doubled (see above)")
             if args.exit:

@@ -1,38 +1,38 @@
-"""A peak day replayed through the suite: the traffic, its timeline, and the
-reconciliation of what the simulated systems sent with what Odoo holds.
+"""A peak day replayed through the suite: the traffic of the three simulated
+systems, its timeline, and the sampling of what Odoo did with it.
 
-Used by ``setup/demo``. Plain Python: the Odoo server runs in its own
-processes; this process sends the traffic like the outside systems would, opens
-the database through its own registry to play the warehouse, and reads the
-outcome with SQL.
+Used by ``setup/demo`` (with :mod:`peak_actors`, who play the warehouse, the
+carrier and its outage, and :mod:`peak_report`, the reconciliation and the
+picture); ``setup/cluster``, ``setup/faults`` and ``bench/nodes.py`` replay its
+Shopify scenario. Plain Python: the Odoo server runs in its own processes; this
+process sends the traffic like the outside systems would and reads the outcome
+with SQL.
 
 A scenario is a list of timed sends, built from a seed (the same seed gives the
 same scenario): each order's ``orders/create`` webhook, duplicates of some,
 ``orders/updated`` versions delivered before the create, malformed and badly
-signed requests, and the follow-ups of the other systems once the order exists.
+signed requests, and each paid order's Stripe ``payment_intent.succeeded``.
 """
 
-import json
+import heapq
 import random
-import secrets
 import threading
 import time
 import uuid
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import harness
 import requests
 import shopify_simulator as shopify
+import world
 
-SKU_COUNT = 50
-STOCK_PER_PRODUCT = 100000
-SHOPIFY_LOCATION = "65000001"
+PAYMENT_SHARE = 0.95  # orders paid through Stripe
+PAYMENT_DUPLICATES = 0.05  # payment events Stripe delivers twice
 
 
 def demo_skus():
-    return [f"DEMO-{index:03d}" for index in range(1, SKU_COUNT + 1)]
+    return world.skus()
 
 
 # -- the scenario ---------------------------------------------------------------------
@@ -42,13 +42,19 @@ class Send:
 
     at: float
     seq: int
-    kind: str = field(
-        compare=False
-    )  # order, duplicate, update, bad_signature, malformed
+    # order, duplicate, update, bad_signature, malformed, payment, tracking
+    kind: str = field(compare=False)
     order_index: int = field(compare=False, default=-1)
     topic: str = field(compare=False, default="")
     body: bytes = field(compare=False, default=b"")
     headers: dict = field(compare=False, default_factory=dict)
+    system: str = field(compare=False, default="shopify")
+    # called when the request is sent: ``(body, headers)`` (signed then)
+    build: object = field(compare=False, default=None)
+
+    def request(self):
+        """``(body, headers)`` to post."""
+        return self.build() if self.build else (self.body, self.headers)
 
 
 @dataclass
@@ -174,105 +180,46 @@ def build_scenario(order_count, rate, seed, secret, tag):
     return Scenario(orders, sends, seed, order_count / rate)
 
 
-# -- the world the scenario runs in ---------------------------------------------------
-def seed_world(db, simulators):
-    """Company, warehouse stock, 50 products and the backends (idempotent).
+def add_payments(scenario, seed, pay):
+    """Stripe's side: a ``payment_intent.succeeded`` for 95% of the orders, 1 to
+    4 s after the order reached the shop; 5% of them delivered twice.
 
-    Secrets are generated here at the first run and kept in the database
-    (encrypted), never in the repository.
+    :param pay: ``pay(order)`` -> a callable giving the signed ``(body,
+        headers)`` of that order's payment event, the same at every call (the
+        payment is made in the Stripe simulator when first called)
     """
-    from odoo import Command
-
-    with harness.environment(db, {"tracking_disable": True}) as env:
-        company = env.company
-        if company.name in ("YourCompany", "My Company"):
-            company.name = "Demo Distributor"
-        warehouse = env["stock.warehouse"].search(
-            [("company_id", "=", company.id)], limit=1
-        )
-        Product = env["product.product"].with_context(active_test=False)
-        products = {}
-        for index, sku in enumerate(demo_skus()):
-            product = Product.search([("default_code", "=", sku)], limit=1)
-            if not product:
-                product = Product.create(
-                    {
-                        "name": f"Demo product {index + 1:02d}",
-                        "default_code": sku,
-                        "list_price": 10 + index,
-                        "type": "consu",
-                        "is_storable": True,
-                        "taxes_id": [Command.clear()],
-                    }
-                )
-            products[sku] = product
-        quants = env["stock.quant"]
-        for product in products.values():
-            if product.qty_available < STOCK_PER_PRODUCT / 2:
-                quants |= quants.with_context(inventory_mode=True).create(
-                    {
-                        "product_id": product.id,
-                        "location_id": warehouse.lot_stock_id.id,
-                        "inventory_quantity": STOCK_PER_PRODUCT,
-                    }
-                )
-        if quants:
-            quants.action_apply_inventory()
-        Backend = env["integration.backend"].with_context(active_test=False)
-        shop = Backend.search(
-            [("backend_type", "=", "shopify"), ("name", "=", "Demo Shopify store")],
-            limit=1,
-        )
-        if not shop:
-            shop = Backend.create(
-                {
-                    "name": "Demo Shopify store",
-                    "backend_type": "shopify",
-                    "shopify_shop_domain": "demo-store.example.com",
-                    "webhook_secret": secrets.token_hex(24),
-                    "shopify_access_token": "shpat_demo",
-                    "tax_fallback": "none",
-                    "confirm_policy": "confirm",
-                    # nothing scheduled reaches anything but the simulators
-                    "reconcile_enabled": False,
-                }
+    rng = random.Random(seed * 7919 + 17)
+    placed = {}
+    for send in scenario.sends:
+        if send.kind in ("order", "update"):
+            placed[send.order_index] = min(
+                send.at, placed.get(send.order_index, send.at)
             )
-        shop.write({"api_base_url": simulators["shopify"].base_url, "active": True})
-        if not shop.shopify_location_ids:
-            env["integration.shopify.location"].create(
-                {
-                    "backend_id": shop.id,
-                    "name": "Demo warehouse",
-                    "shopify_location_id": SHOPIFY_LOCATION,
-                    "warehouse_id": warehouse.id,
-                }
-            )
-        Binding = env["integration.shopify.product.binding"]
-        bound = set(
-            Binding.search([("backend_id", "=", shop.id)]).mapped(
-                "product_id.default_code"
-            )
+    seq = iter(range(10**8, 10**9))
+    sends = []
+    for index, order in enumerate(scenario.orders):
+        if rng.random() >= PAYMENT_SHARE:
+            continue
+        build = pay(order)
+        at = placed[index] + rng.uniform(1.0, 4.0)
+        topic = "payment_intent.succeeded"
+        sends.append(
+            Send(at, next(seq), "payment", index, topic, system="stripe", build=build)
         )
-        for number, (sku, product) in enumerate(products.items(), start=1):
-            if sku not in bound:
-                Binding.create(
-                    {
-                        "backend_id": shop.id,
-                        "product_id": product.id,
-                        "external_id": f"4400{number:04d}",
-                        "inventory_item_id": f"5500{number:04d}",
-                    }
+        if rng.random() < PAYMENT_DUPLICATES:
+            sends.append(
+                Send(
+                    at + rng.uniform(1.0, 5.0),
+                    next(seq),
+                    "payment_duplicate",
+                    index,
+                    topic,
+                    system="stripe",
+                    build=build,
                 )
-        shop._get_shipping_product()
-        secret = shop._get_webhook_secrets()[0]
-        return {
-            "shopify": {
-                "id": shop.id,
-                "token": shop.webhook_token,
-                "secret": secret,
-                "url": f"/integration/webhook/{shop.webhook_token}",
-            }
-        }
+            )
+    scenario.sends = sorted(scenario.sends + sends)
+    return sends
 
 
 def bump_stock(env, products=None):
@@ -305,29 +252,48 @@ class Timeline:
         self.accepted = Counter()
         self.refused = Counter()
         self.refused_by_reason = Counter()
+        self.by_system = Counter()  # (system, "sent" | "accepted" | "refused")
         self.samples = []  # (second, processed total, failed, dead, queue depth)
-        self.outages = []  # [start, end] seconds
+        self.figures = []  # (second, {sale_orders, payments, shipped, ...})
+        self.outages = []  # [start, end] seconds (end None while it lasts)
 
     def now(self):
         return time.monotonic() - self.start
 
     def record(self, send, status):
         second = int(self.now())
+        outcome = "accepted" if 200 <= status < 300 else "refused"
         with self.lock:
             self.sent[second] += 1
-            if 200 <= status < 300:
+            self.by_system[send.system, "sent"] += 1
+            self.by_system[send.system, outcome] += 1
+            if outcome == "accepted":
                 self.accepted[second] += 1
             else:
                 self.refused[second] += 1
-                self.refused_by_reason[f"{status} {send.kind.replace('_', ' ')}"] += 1
+                reason = f"{send.system} {status} {send.kind.replace('_', ' ')}"
+                self.refused_by_reason[reason] += 1
 
-    def totals(self):
+    def totals(self, system=None):
+        """``(sent, accepted, refused)``, of one system or of all."""
         with self.lock:
+            if system:
+                return tuple(
+                    self.by_system[system, what]
+                    for what in ("sent", "accepted", "refused")
+                )
             return (
                 sum(self.sent.values()),
                 sum(self.accepted.values()),
                 sum(self.refused.values()),
             )
+
+    def outage_now(self):
+        """Seconds since the running outage began, or None."""
+        with self.lock:
+            if self.outages and self.outages[-1][1] is None:
+                return self.now() - self.outages[-1][0]
+        return None
 
 
 # -- sending -------------------------------------------------------------------------
@@ -343,11 +309,10 @@ def deliver(session, url, send, give_up_after=60, on_status=None):
     :returns: the last status (599: never answered)
     """
     deadline = time.monotonic() + give_up_after
+    body, headers = send.request()
     while True:
         try:
-            response = session.post(
-                url, data=send.body, headers=send.headers, timeout=30
-            )
+            response = session.post(url, data=body, headers=headers, timeout=30)
         except requests.RequestException:
             response = None
         status = response.status_code if response is not None else None
@@ -363,235 +328,179 @@ def deliver(session, url, send, give_up_after=60, on_status=None):
         time.sleep(min(5.0, float(retry_after or 0.5)))
 
 
-class Replayer:
-    """Sends a scenario's requests at their times, from a few threads."""
+class Dispatcher:
+    """Sends timed requests at their times from a few threads, to the webhook
+    URL of each one's system; more can be added while it runs (the carrier's
+    tracking, known once labels are bought).
 
-    def __init__(self, url, scenario, timeline, speed=1.0, senders=4):
-        self.url = url
-        self.scenario = scenario
+    :param urls: ``{system: webhook URL}``
+    """
+
+    def __init__(self, urls, timeline, senders=4):
+        self.urls = urls
         self.timeline = timeline
-        self.speed = speed
         self.senders = senders
         self.results = []  # (send, status)
-        self._local = threading.local()
+        self.heap = []
+        self.in_flight = 0
+        self.closed = False
+        self.condition = threading.Condition()
+        self.threads = []
 
-    def _session(self):
-        if not hasattr(self._local, "session"):
-            self._local.session = requests.Session()
-        return self._local.session
+    def add(self, sends):
+        with self.condition:
+            for send in sends:
+                heapq.heappush(self.heap, send)
+            self.condition.notify_all()
 
-    def _post(self, send):
-        wait = send.at / self.speed - self.timeline.now()
-        if wait > 0:
-            time.sleep(wait)
-        status = deliver(self._session(), self.url, send, give_up_after=30)
-        self.timeline.record(send, status)
-        self.results.append((send, status))
+    def close(self):
+        """Nothing more will be added, and what is not due yet is dropped: the
+        senders stop after the requests they are sending."""
+        with self.condition:
+            self.closed = True
+            self.heap.clear()
+            self.condition.notify_all()
 
-    def run(self):
-        with ThreadPoolExecutor(self.senders) as pool:
-            list(pool.map(self._post, self.scenario.sends))
+    def idle(self):
+        """Nothing left to send or being sent."""
+        with self.condition:
+            return not self.heap and not self.in_flight
+
+    def _next(self):
+        with self.condition:
+            while True:
+                if self.heap:
+                    wait = self.heap[0].at - self.timeline.now()
+                    if wait <= 0:
+                        self.in_flight += 1
+                        return heapq.heappop(self.heap)
+                elif self.closed:
+                    return None
+                else:
+                    wait = None
+                self.condition.wait(wait if wait is None else min(wait, 1.0))
+
+    def _run(self):
+        session = requests.Session()
+        while True:
+            send = self._next()
+            if send is None:
+                return
+            try:
+                status = deliver(
+                    session, self.urls[send.system], send, give_up_after=60
+                )
+                self.timeline.record(send, status)
+                self.results.append((send, status))
+            finally:
+                with self.condition:
+                    self.in_flight -= 1
+                    self.condition.notify_all()
 
     def start(self):
-        thread = threading.Thread(target=self.run, daemon=True)
-        thread.start()
-        return thread
+        for _n in range(self.senders):
+            thread = threading.Thread(target=self._run, daemon=True)
+            thread.start()
+            self.threads.append(thread)
+        return self
+
+    def join(self, timeout=None):
+        """Wait for the senders, ``timeout`` seconds for all of them."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for thread in self.threads:
+            thread.join(
+                None if deadline is None else max(0, deadline - time.monotonic())
+            )
 
 
 # -- reading the outcome -----------------------------------------------------------------
-class Sampler:
-    """Samples processed / failed / dead / queue depth once a second."""
+SAMPLE_SQL = """
+SELECT
+  (SELECT count(*) FROM integration_inbox_message
+    WHERE backend_id = ANY(%(backends)s) AND received_at >= %(since)s
+      AND state IN ('done', 'ignored')),
+  (SELECT count(*) FROM integration_inbox_message
+    WHERE backend_id = ANY(%(backends)s) AND received_at >= %(since)s
+      AND state = 'failed'),
+  (SELECT count(*) FROM integration_inbox_message
+    WHERE backend_id = ANY(%(backends)s) AND received_at >= %(since)s
+      AND state = 'dead')
+   + (SELECT count(*) FROM integration_outbox_message
+    WHERE backend_id = ANY(%(backends)s) AND create_date >= %(since)s
+      AND state = 'dead'),
+  (SELECT count(*) FROM integration_outbox_message
+    WHERE backend_id = ANY(%(backends)s) AND create_date >= %(since)s
+      AND state IN ('pending', 'sending', 'failed')),
+  (SELECT count(*) FROM sale_order
+    WHERE client_order_ref LIKE %(refs)s AND state = 'sale'),
+  (SELECT count(*) FROM integration_binding
+    WHERE backend_id = %(stripe)s AND res_model = 'account.payment'
+      AND create_date >= %(since)s),
+  (SELECT count(*) FROM stock_picking p JOIN sale_order o ON o.id = p.sale_id
+    WHERE o.client_order_ref LIKE %(refs)s AND p.state = 'done'),
+  (SELECT count(*) FROM stock_picking p JOIN sale_order o ON o.id = p.sale_id
+    WHERE o.client_order_ref LIKE %(refs)s AND p.delivery_state = 'customer_delivered'),
+  (SELECT count(*) FROM stock_picking p JOIN sale_order o ON o.id = p.sale_id
+    WHERE o.client_order_ref LIKE %(refs)s AND p.integration_invoice_id IS NOT NULL)
+"""
+SAMPLE_KEYS = (
+    "processed",
+    "failed",
+    "dead",
+    "outbox",
+    "sale_orders",
+    "payments",
+    "shipped",
+    "delivered",
+    "invoiced",
+)
 
-    def __init__(self, db, backend_ids, timeline, run_started_at):
+
+class Sampler:
+    """Samples the pipeline and the business figures once a second: messages
+    processed / failed / dead, outbound waiting, queue depth, confirmed sale
+    orders, payments, pickings shipped, delivered, invoiced."""
+
+    def __init__(self, db, backends, timeline, run_started_at, refs_like):
         self.db = db
-        self.backend_ids = backend_ids
+        self.params = {
+            "backends": [info["id"] for info in backends.values()],
+            "stripe": backends.get("stripe", {}).get("id", 0),
+            "since": run_started_at,
+            "refs": refs_like,
+        }
         self.timeline = timeline
-        self.run_started_at = run_started_at
         self.stop_event = threading.Event()
         self.latest = {}
 
     def sample(self):
-        states = dict(
-            harness.query(
-                self.db,
-                "SELECT state, count(*) FROM integration_inbox_message "
-                "WHERE backend_id = ANY(%s) AND received_at >= %s GROUP BY state",
-                (list(self.backend_ids), self.run_started_at),
-            )
-        )
+        row = harness.query(self.db, SAMPLE_SQL, self.params)[0]
         depth = harness.queue_depth(self.db)
-        self.latest = dict(states, queue=depth)
+        self.latest = dict(zip(SAMPLE_KEYS, row, strict=True), queue=depth)
         with self.timeline.lock:
             self.timeline.samples.append(
                 (
                     self.timeline.now(),
-                    states.get("done", 0) + states.get("ignored", 0),
-                    states.get("failed", 0),
-                    states.get("dead", 0),
+                    self.latest["processed"],
+                    self.latest["failed"],
+                    self.latest["dead"],
                     depth,
                 )
             )
+            self.timeline.figures.append((self.timeline.now(), dict(self.latest)))
         return self.latest
 
     def run(self):
         while not self.stop_event.wait(1.0):
             try:
                 self.sample()
-            except Exception:  # noqa: BLE001 - a missed sample is not fatal
+            except Exception:  # noqa: BLE001,S112 - a missed sample is not fatal
                 continue
 
     def start(self):
         thread = threading.Thread(target=self.run, daemon=True)
         thread.start()
         return thread
-
-
-def reconcile(db, scenario, replayer, backend_id, shop):
-    """Each system's own ledger against the database: lost and doubled counted,
-    not assumed."""
-    accepted_orders = {
-        scenario.orders[send.order_index]["id"]
-        for send, status in replayer.results
-        if send.kind in ("order", "duplicate", "update") and status == 200
-    }
-    sent_orders = {order["id"] for order in scenario.orders}
-    rows = harness.query(
-        db,
-        """SELECT b.external_id, count(DISTINCT o.id), min(o.state)
-             FROM integration_binding b JOIN sale_order o ON o.id = b.res_id
-            WHERE b.backend_id = %s AND b.res_model = 'sale.order'
-              AND b.external_id = ANY(%s)
-            GROUP BY b.external_id""",
-        (backend_id, [str(order_id) for order_id in sent_orders]),
-    )
-    in_odoo = {int(external_id): (count, state) for external_id, count, state in rows}
-    by_ref = Counter(
-        ref
-        for (ref,) in harness.query(
-            db,
-            "SELECT client_order_ref FROM sale_order WHERE client_order_ref = ANY(%s)",
-            ([order["name"] for order in scenario.orders],),
-        )
-    )
-    lost = sorted(order_id for order_id in accepted_orders if order_id not in in_odoo)
-    doubled = sorted(name for name, count in by_ref.items() if count > 1)
-    refused = Counter()
-    for send, status in replayer.results:
-        if send.kind in ("bad_signature", "malformed"):
-            refused[(send.kind, status)] += 1
-    bad_sent = sum(
-        1 for send in scenario.sends if send.kind in ("bad_signature", "malformed")
-    )
-    bad_refused = sum(
-        count
-        for (kind, status), count in refused.items()
-        if (kind == "bad_signature" and status == 401)
-        or (kind == "malformed" and status == 400)
-    )
-    confirmed = sum(1 for count, state in in_odoo.values() if state == "sale")
-    dead = harness.query(
-        db,
-        "SELECT topic, last_error FROM integration_inbox_message "
-        "WHERE backend_id = %s AND state = 'dead' AND external_ref = ANY(%s) "
-        "ORDER BY id",
-        (backend_id, [str(order_id) for order_id in sent_orders]),
-    )
-    # this run's messages only: a demo database keeps the earlier runs'
-    messages_stored = harness.query(
-        db,
-        "SELECT count(*) FROM integration_inbox_message "
-        "WHERE backend_id = %s AND external_ref = ANY(%s)",
-        (backend_id, [str(order_id) for order_id in sent_orders]),
-    )[0][0]
-    accepted_requests = sum(1 for _send, status in replayer.results if status == 200)
-    inventory_calls = sum(
-        1
-        for request in shop.requests
-        if "inventory_levels/set" in request.get("path", "")
-    )
-    return {
-        "sent_requests": len(scenario.sends),
-        "accepted_requests": accepted_requests,
-        "orders_sent": len(sent_orders),
-        "orders_accepted": len(accepted_orders),
-        "sale_orders": len(in_odoo),
-        "sale_orders_confirmed": confirmed,
-        "duplicates_suppressed": accepted_requests - messages_stored,
-        "bad_requests_sent": bad_sent,
-        "bad_requests_refused": bad_refused,
-        "refused_by_reason": {
-            reason: count
-            for reason, count in sorted(replayer.timeline.refused_by_reason.items())
-        },
-        "dead_letters": [{"topic": topic, "reason": error} for topic, error in dead],
-        "inventory_calls": inventory_calls,
-        "lost": len(lost),
-        "lost_ids": lost[:20],
-        "doubled": len(doubled),
-        "doubled_names": doubled[:20],
-    }
-
-
-# -- the picture -------------------------------------------------------------------------
-def plot(timeline, path_png, path_html, title):
-    """Requests sent, accepted and processed per second, and queue depth."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    end = int(max([timeline.now()] + [s[0] for s in timeline.samples])) + 1
-    seconds = list(range(end))
-    sent = [timeline.sent.get(s, 0) for s in seconds]
-    accepted = [timeline.accepted.get(s, 0) for s in seconds]
-    processed_per_second = [0] * end
-    depth = [0] * end
-    previous = 0
-    for moment, processed, _failed, _dead, queue in timeline.samples:
-        second = min(int(moment), end - 1)
-        processed_per_second[second] += max(0, processed - previous)
-        previous = processed
-        depth[second] = queue
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 6.5), sharex=True)
-    top.plot(seconds, sent, label="sent", color="#888888", linewidth=1)
-    top.plot(seconds, accepted, label="accepted (200)", color="#1f77b4", linewidth=1.5)
-    top.plot(
-        seconds, processed_per_second, label="processed", color="#2ca02c", linewidth=1.5
-    )
-    top.set_ylabel("requests / s")
-    top.legend(loc="upper right")
-    top.set_title(title)
-    bottom.fill_between(seconds, depth, color="#ff7f0e", alpha=0.4, step="mid")
-    bottom.plot(seconds, depth, color="#ff7f0e", label="queue depth (jobs)")
-    bottom.set_ylabel("jobs waiting")
-    bottom.set_xlabel("seconds since the start of the peak")
-    bottom.legend(loc="upper right")
-    for start, stop in timeline.outages:
-        for axis in (top, bottom):
-            axis.axvspan(start, stop, color="#d62728", alpha=0.15)
-    if timeline.outages:
-        top.text(
-            timeline.outages[0][0],
-            top.get_ylim()[1] * 0.9,
-            " carrier outage",
-            color="#d62728",
-        )
-    fig.tight_layout()
-    fig.savefig(path_png, dpi=100)
-    plt.close(fig)
-    with open(path_html, "w", encoding="utf-8") as html:
-        html.write(
-            "<!DOCTYPE html><html><head><meta charset='utf-8'><title>"
-            f"{title}</title></head><body><h1>{title}</h1>"
-            "<img src='peak.png' alt='requests and queue depth over the peak'>"
-            "</body></html>\n"
-        )
-
-
-def write_summary(path, summary):
-    with open(path, "w", encoding="utf-8") as handle:
-        json.dump(summary, handle, indent=2, sort_keys=True)
-        handle.write("\n")
 
 
 def new_tag():

@@ -1,5 +1,7 @@
-"""Smoke test of README command 1: ``setup/demo --orders 50 --exit`` on a
-database and port of its own, judged by its machine-readable summary."""
+"""Smoke test of README command 1: ``setup/demo --orders 50 --rate 2 --exit``
+on a database and port of its own, judged by its machine-readable summary:
+orders, payments, shipments, deliveries and invoices, nothing lost or doubled
+in any system's ledger, and the carrier's outage."""
 
 import json
 import logging
@@ -47,6 +49,12 @@ def test_demo_runs_a_peak_and_loses_nothing():
                 str(ROOT / "setup" / "demo.py"),
                 "--orders",
                 "50",
+                "--rate",
+                "2",
+                # the demo gives up waiting (and stops what it started) before
+                # the test's timeout would kill it
+                "--settle",
+                "600",
                 "--exit",
                 "--db",
                 db,
@@ -57,7 +65,7 @@ def test_demo_runs_a_peak_and_loses_nothing():
             ],
             capture_output=True,
             text=True,
-            timeout=900,
+            timeout=1500,
             check=False,
         )
         # the summary the demo printed, in the test output
@@ -65,12 +73,31 @@ def test_demo_runs_a_peak_and_loses_nothing():
         assert run.returncode == 0, run.stderr[-4000:] or run.stdout[-4000:]
         with open(os.path.join(output, "summary.json"), encoding="utf-8") as handle:
             summary = json.load(handle)
+        assert summary["settled"], summary
         assert summary["lost"] == 0, summary
         assert summary["doubled"] == 0, summary
+        for system in ("shopify", "stripe", "carrier", "invoices"):
+            figures = summary["systems"][system]
+            assert figures.get("lost", 0) == 0 == figures["doubled"], (system, figures)
         assert summary["orders_sent"] == 50
         assert summary["sale_orders"] == summary["orders_accepted"] == 50
+        assert summary["sale_orders_confirmed"] == 50
         assert summary["bad_requests_sent"] >= 2
         assert summary["bad_requests_refused"] == summary["bad_requests_sent"], summary
+        # Stripe: about 95% of the orders paid, every payment recorded once
+        assert 40 <= summary["payments_sent"] <= 50, summary
+        assert summary["payments"] == summary["payments_accepted"]
+        assert summary["payments"] == summary["payments_sent"]
+        # the warehouse shipped every order, each with one label, each delivered
+        assert summary["pickings_shipped"] == 50, summary
+        assert summary["labels_bought"] == 50, summary
+        assert summary["deliveries"] == summary["deliveries_reported"] == 50, summary
+        # invoiced on delivery, once per order
+        assert summary["invoices"] == 50, summary
+        assert summary["inventory_calls"] > 0, summary
+        # the carrier's outage happened, and lasted its 30 s
+        [(start, end)] = summary["outages"]
+        assert 29 <= end - start <= 33, summary["outages"]
         width, height = _png_size(os.path.join(output, "peak.png"))
         assert width > 100 and height > 100
         assert os.path.exists(os.path.join(output, "peak.html"))

@@ -138,9 +138,19 @@ class StockPicking(models.Model):
             parcels.append((line, package))
         return parcels
 
+    def _integration_awaits_tracking(self):
+        if not self._is_integration_shipped():
+            return super()._integration_awaits_tracking()
+        return any(
+            not line.tracking_number
+            for line in self.tracking_line_ids
+            if line.label_state in ("requested", "bought", "done")
+        )
+
     def _carrier_on_parcel_bought(self, line):
         """A parcel's label is bought: its tracking number joins the picking's;
-        once every parcel has one, the delivery email goes out."""
+        once every parcel has one, the delivery email goes out and a validated
+        picking publishes ``picking.tracked``."""
         self.ensure_one()
         lines = self.tracking_line_ids.filtered(
             lambda item: item.label_state and item.label_state != "cancelled"
@@ -154,11 +164,13 @@ class StockPicking(models.Model):
                 carrier=self.carrier_id.name,
             )
         )
-        if self.integration_email_pending and all(
-            item.tracking_number for item in lines
-        ):
+        if not all(item.tracking_number for item in lines):
+            return
+        if self.integration_email_pending:
             self.integration_email_pending = False
             self._send_confirmation_email()
+        if self.state == "done":
+            self._publish_tracked()
 
     def _carrier_attach_label(self, line, content):
         """Attach a parcel's PDF label to the picking, as Odoo's carriers do."""

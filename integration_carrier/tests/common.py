@@ -4,7 +4,7 @@ to track, and webhooks received as the route stores them."""
 from odoo import Command
 from odoo.tests import TransactionCase
 
-from odoo.addons.integration_core.tests.common import make_backend, process
+from odoo.addons.integration_core.tests.common import make_backend, process, receive
 
 from .. import signature
 
@@ -123,14 +123,7 @@ class CarrierMixin:
             signature.HEADERS[dialect].lower(): signature.SIGNERS[dialect](SECRET, body)
         }
         backend._verify_signature(body, headers)
-        message, _created = backend._inbox_receive(
-            backend._get_topic(payload, headers),
-            payload,
-            backend._get_idempotency_key(payload, headers),
-            external_ref=backend._get_external_ref(payload, headers),
-            sequence_key=backend._get_sequence_key(payload, headers),
-            event_at=backend._get_event_at(payload, headers),
-        )
+        message = receive(backend, payload, headers)
         if message.state in ("queued", "failed"):
             process(message)
         # read as a later request would (history in its order, newest first)

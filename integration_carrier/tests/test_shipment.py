@@ -321,3 +321,32 @@ class TestShipment(LocalServerMixin, CarrierCase):
         )
         self.assertEqual(first.delivery_state, "customer_delivered")
         self.assertEqual(second.delivery_state, "in_transit")
+
+    def test_tracked_event_once_the_label_gives_the_number(self):
+        """Validated before the carrier answers: the picking awaits its
+        tracking number, and ``picking.tracked`` says when it has it, once."""
+
+        def events(topic):
+            return self.env["integration.event"].search(
+                [
+                    ("topic", "=", topic),
+                    ("res_model", "=", "stock.picking"),
+                    ("res_id", "=", picking.id),
+                ]
+            )
+
+        picking = self.make_picking(carrier=self.carrier)
+        self.validate(picking)
+        self.assertTrue(picking._integration_awaits_tracking())
+        self.assertEqual(len(events("picking.done")), 1)
+        self.assertFalse(events("picking.tracked"))
+        self.send_chain(picking)
+        self.assertFalse(picking._integration_awaits_tracking())
+        tracked = events("picking.tracked")
+        self.assertEqual(len(tracked), 1)
+        self.assertEqual(
+            tracked.payload["tracking_number"], picking.carrier_tracking_ref
+        )
+        # a picking shipped another way never waits
+        other = self.make_picking(tracking_ref="TRK-OWN", validate=True)
+        self.assertFalse(other._integration_awaits_tracking())

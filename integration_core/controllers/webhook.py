@@ -95,6 +95,17 @@ def _malformed(backend, reason):
     return _reply(400, "malformed", reason=reason)
 
 
+def _plain_body(raw_body):
+    """True when the JSON parsed from ``raw_body`` is storable without
+    serialising it again to check (:func:`storable`): UTF-8 without NUL bytes,
+    ``\\u`` escapes (``\\u0000``, lone surrogates) or the lead byte of an
+    encoded surrogate (0xED, which the JSON decoder lets through); the parser
+    already refused non-finite numbers."""
+    return (
+        b"\\u" not in raw_body and b"\x00" not in raw_body and b"\xed" not in raw_body
+    )
+
+
 def _is_json(mimetype):
     return mimetype in JSON_MIMETYPES or (
         mimetype.startswith("application/") and mimetype.endswith("+json")
@@ -196,12 +207,15 @@ class IntegrationWebhookController(http.Controller):
 
         try:
             payload = parse_json_body(raw_body)
+            if not _plain_body(raw_body) and not storable(payload):
+                raise IntakeRefused("unsupported characters")
             return self._store(backend, payload, headers)
         except IntakeRefused as err:
             return _malformed(backend, err.reason)
 
     def _store(self, backend, payload, headers):
-        """Store the delivery; raises IntakeRefused when it breaks an input rule."""
+        """Store the delivery (its payload is storable); raises IntakeRefused
+        when it breaks an input rule."""
         try:
             values = {
                 "idempotency_key": backend._get_idempotency_key(payload, headers),
@@ -227,12 +241,12 @@ class IntegrationWebhookController(http.Controller):
         if not values["topic"]:
             raise IntakeRefused("no event type")
         backend._check_payload(values["topic"], payload)
+        # WSGI header values are latin-1 text: a NUL is all they can hold that
+        # PostgreSQL cannot
         stored_headers = {
-            name: value for name, value in headers.items() if storable(value)
+            name: value for name, value in headers.items() if "\x00" not in value
         }
-        if not storable(payload) or not storable(
-            [v for v in values.values() if isinstance(v, str)]
-        ):
+        if not storable([v for v in values.values() if isinstance(v, str)]):
             raise IntakeRefused("unsupported characters")
         message, created = backend._inbox_receive(
             payload=payload, headers=stored_headers, **values

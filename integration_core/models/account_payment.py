@@ -12,6 +12,15 @@ class AccountPayment(models.Model):
         index="btree_not_null",
         help="Imported without an invoice to reconcile with: match it by hand.",
     )
+    integration_sale_order_id = fields.Many2one(
+        "sale.order",
+        string="Order Paid",
+        copy=False,
+        index="btree_not_null",
+        readonly=True,
+        help="The imported order this payment pays (or pays back); its "
+        "invoice, once posted on delivery, is reconciled with the payments.",
+    )
     integration_match_invoice_id = fields.Many2one(
         "account.move",
         string="Invoice to Match",

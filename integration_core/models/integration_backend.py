@@ -270,12 +270,13 @@ class IntegrationBackend(models.Model):
         """Record an outbound message in the current transaction.
 
         It is sent by a job after the transaction commits; a rollback sends
-        nothing. ``record`` is the Odoo record the message is about. An older
-        message of the same ``coalesce_key`` still waiting is superseded by this
-        one; messages sharing a ``coalesce_key`` or ``sequence_key`` are sent in
-        enqueue order. ``external_ref`` is the external object's id, when known.
-        An explicit ``idempotency_key`` enqueues once: enqueueing it again (a
-        replayed event delivery) returns the message of the first time.
+        nothing. ``record`` is the Odoo record the message is about. A message
+        of the same ``coalesce_key`` still waiting takes this payload in place
+        (and is returned) when it was never attempted, else it is superseded by
+        a new one; messages sharing a ``coalesce_key`` or ``sequence_key`` are
+        sent in enqueue order. ``external_ref`` is the external object's id,
+        when known. An explicit ``idempotency_key`` enqueues once: enqueueing it
+        again (a replayed event delivery) returns the message of the first time.
         Delivery itself (``_outbox_send`` and its hooks) lives in
         ``integration_backend_outbound.py``.
         """

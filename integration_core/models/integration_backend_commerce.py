@@ -45,6 +45,13 @@ class IntegrationBackend(models.Model):
         "wins); empty: the company's first.",
     )
     team_id = fields.Many2one("crm.team", string="Sales Team")
+    default_carrier_id = fields.Many2one(
+        "delivery.carrier",
+        string="Delivery Method of Imported Orders",
+        help="Set on the orders this channel imports, so their delivery orders "
+        "ship through it (a carrier backend's method buys their labels); "
+        "empty: none.",
+    )
     pricelist_id = fields.Many2one(
         "product.pricelist",
         help="Used for orders in its currency; orders in another currency use "

@@ -351,6 +351,12 @@ class IntegrationBackend(models.Model):
         """Use a successful response (store external ids...); the default does nothing."""
         return None
 
+    def _outbox_adopt_delivered(self, message, found):
+        """Use what the provider already held when a preparer raised
+        :class:`~..exceptions.AlreadyDelivered` (store its external ids, as
+        :meth:`_outbox_handle_response` does); the default does nothing."""
+        return None
+
     def _outbox_supports_idempotency_key(self):
         """Whether the provider deduplicates on an ``Idempotency-Key`` header."""
         return self.backend_type == "generic"

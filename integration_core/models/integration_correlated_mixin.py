@@ -7,9 +7,11 @@ class IntegrationCorrelatedMixin(models.AbstractModel):
     """Business records created or changed by an integration carry its correlation id.
 
     The inbox puts ``integration_correlation_id`` in the handler's context; every
-    record of a model using this mixin that the handler creates or writes gets it,
-    and the outbox messages enqueued about the record inherit it, so one order can
-    be followed from the webhook to the last outbound call.
+    record of a model using this mixin that the handler creates, or writes while
+    it has none, gets it, and the outbox messages enqueued about the record
+    inherit it, so one order can be followed from the webhook to the last
+    outbound call. A record keeps its first id; the importers make a message
+    about it join that flow (``integration.importer._adopt_correlation``).
     """
 
     _name = "integration.correlated.mixin"
@@ -34,16 +36,26 @@ class IntegrationCorrelatedMixin(models.AbstractModel):
         return super().create(vals_list)
 
     def write(self, vals):
+        # a record keeps the flow it started in: a later message about it (a
+        # payment, a tracking event) joins that flow instead of taking it over
         correlation_id = self.env.context.get(CONTEXT_KEY)
         if correlation_id and "integration_correlation_id" not in vals:
-            vals = dict(vals, integration_correlation_id=correlation_id)
+            missing = self.filtered(
+                lambda record: not record.integration_correlation_id
+            )
+            if missing:
+                super(IntegrationCorrelatedMixin, missing).write(
+                    {"integration_correlation_id": correlation_id}
+                )
         return super().write(vals)
 
     def _integration_message_domain(self):
         """Messages of these records: by correlation id or by linked record."""
         correlation_ids = [c for c in self.mapped("integration_correlation_id") if c]
-        domain = [("res_model", "=", self._name), ("res_id", "in", self.ids)]
+        domain = ["&", ("res_model", "=", self._name), ("res_id", "in", self.ids)]
         if correlation_ids:
+            # (by correlation) or (by record): the '&' keeps the second pair
+            # together, else its last leaf would restrict both
             domain = ["|", ("correlation_id", "in", correlation_ids)] + domain
         return domain
 

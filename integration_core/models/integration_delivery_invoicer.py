@@ -96,6 +96,8 @@ class IntegrationDeliveryInvoicer(models.AbstractModel):
             .create(values)
         )
         invoice.action_post()
+        # a payment received before the invoice existed pays it now
+        self.env["integration.payment.importer"]._match_order_payments(order, invoice)
         invoice.message_post(
             body=self.env._(
                 "Invoiced on delivery of %(picking)s, confirmed by the carrier.",

@@ -1,6 +1,11 @@
+import logging
+
 from odoo import api, models
 
 from ..exceptions import PermanentError, ReviewRequired
+from .integration_correlated_mixin import CONTEXT_KEY as CORRELATION_KEY
+
+_logger = logging.getLogger(__name__)
 
 ADDRESS_FIELDS = ("name", "street", "street2", "city", "zip", "country_id", "state_id")
 
@@ -144,6 +149,38 @@ class IntegrationImporter(models.AbstractModel):
             parent_id=partner.id, type=address_type, email=address["email"] or False
         )
         return self.env["res.partner"].create(values)
+
+    # -- correlation -----------------------------------------------------------------
+    @api.model
+    def _adopt_correlation(self, record):
+        """Join the flow of ``record``, the existing record the document being
+        imported is about (the order a payment pays, the picking a tracking
+        event moves, the payment a refund or payout pays back): its correlation
+        id becomes the running message's and that of what is created next, so
+        one id follows an order from its first webhook to its payout.
+
+        :param record: a record of a correlated model, possibly empty
+        :returns: this importer in the context of ``record``'s correlation id;
+            itself when ``record`` has none or it is already the running one
+        """
+        correlation_id = record[:1].integration_correlation_id if record else False
+        if not correlation_id or correlation_id == self.env.context.get(
+            CORRELATION_KEY
+        ):
+            return self
+        message_id = self.env.context.get("integration_message_id")
+        model = self.env.context.get("integration_message_model")
+        if message_id and model:
+            message = self.env[model].sudo().browse(message_id)
+            _logger.info(
+                "%s %s joins flow %s (was %s)",
+                model,
+                message_id,
+                correlation_id,
+                message.correlation_id,
+            )
+            message.correlation_id = correlation_id
+        return self.with_context(**{CORRELATION_KEY: correlation_id})
 
     # -- events ----------------------------------------------------------------------
     @api.model

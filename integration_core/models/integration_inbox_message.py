@@ -11,9 +11,12 @@ from psycopg2 import errorcodes
 
 from odoo import api, fields, models
 
+from odoo.addons.queue_job.exception import RetryableJobError
+
 from .. import tracing
 from ..exceptions import (
     DependencyNotReady,
+    OutboundDeferred,
     PermanentError,
     RetryableError,
     ReviewRequired,
@@ -22,6 +25,7 @@ from ..headers import strip_credentials
 from ..intake_rules import check_identifiers
 from ..sql_insert import insert_row
 from ..sql_logging import expected_sql_failure
+from .integration_outbox_message import LOCKED_RETRY
 
 _logger = logging.getLogger(__name__)
 
@@ -269,13 +273,18 @@ class IntegrationInboxMessage(models.Model):
         """queue_job entry point: one attempt at processing the message."""
         self.ensure_one()
         if not self._lock():
-            return "locked by another transaction"
+            # a delivery of the same key counting its duplicate (or a job of
+            # the same message) holds the row: try again once it has ended,
+            # else the message would stay queued without a job (not an attempt)
+            raise RetryableJobError(
+                "locked by another transaction", seconds=LOCKED_RETRY, ignore_retry=True
+            )
         if self.state not in ("queued", "failed"):
             return f"nothing to do in state {self.state}"
         return self._process()
 
     def _process(self):
-        backend = self.backend_id.with_context(**self._message_context())
+        backend = self._cached_backend().with_context(**self._message_context())
         handler = backend._get_inbox_handler(self.topic)
         if handler is None and self.attempt_count:
             # it was handled before (a retry, a replay, a stuck message
@@ -287,35 +296,48 @@ class IntegrationInboxMessage(models.Model):
             return self._ignore(self.env._("stale: a newer event was already applied"))
         started_at = fields.Datetime.now()
         start = time.monotonic()
-        self._set_state(
-            "processing",
-            processing_started_at=started_at,
-            attempt_count=self.attempt_count + 1,
-        )
-        review = None
+        review = error = result = None
         try:
             with self.env.cr.savepoint(), tracing.correlation(self.correlation_id):
                 try:
                     result = handler(self.with_context(**self._message_context()))
                 except ReviewRequired as err:
                     review = err  # raised inside: the handler's work is kept
-        except DependencyNotReady as err:
-            outcome = self._wait_for_dependency(err)
-        except PermanentError as err:
-            outcome = self._fail(err, permanent=True)
-        except RetryableError as err:
-            outcome = self._fail(err, seconds=err.seconds)
         except Exception as err:  # pylint: disable=broad-except
+            error = err
+        self._start_attempt(started_at)
+        outcome = self._attempt_outcome(error, review, result)
+        self._record_attempt(started_at, start, outcome)
+        return outcome
+
+    def _start_attempt(self, started_at):
+        """Mark the attempt begun at ``started_at`` (state ``processing``, one more
+        attempt). Called once the handler has run: the ORM writes it with the
+        outcome in one UPDATE, and since the job's transaction commits both or
+        neither, no other transaction could ever see ``processing`` anyway."""
+        self._set_state(
+            "processing",
+            processing_started_at=started_at,
+            attempt_count=self.attempt_count + 1,
+        )
+
+    def _attempt_outcome(self, error, review, result):
+        """Write the outcome of the attempt that raised ``error`` (None: it
+        returned ``result``, or raised ``review``, a ``ReviewRequired``)."""
+        if isinstance(error, DependencyNotReady):
+            return self._wait_for_dependency(error)
+        if isinstance(error, OutboundDeferred):
+            return self._postpone(error)
+        if isinstance(error, PermanentError):
+            return self._fail(error, permanent=True)
+        if isinstance(error, RetryableError):
+            return self._fail(error, seconds=error.seconds)
+        if error is not None:
             # Unknown errors are retried by policy: they are often fixed by a
             # later attempt or a corrected config. Lock and serialization
             # conflicts are normal under a peak and are retried within seconds.
-            outcome = self._fail_or_retry_conflict(err)
-        else:
-            outcome = (
-                self._refer_for_review(review) if review else self._succeed(result)
-            )
-        self._record_attempt(started_at, start, outcome)
-        return outcome
+            return self._fail_or_retry_conflict(error)
+        return self._refer_for_review(review) if review else self._succeed(result)
 
     def _is_stale(self):
         """True when a newer event of the same sequence was already applied."""
@@ -341,11 +363,7 @@ class IntegrationInboxMessage(models.Model):
         handler for its topic any more (connector uninstalled, type changed)."""
         started_at = fields.Datetime.now()
         start = time.monotonic()
-        self._set_state(
-            "processing",
-            processing_started_at=started_at,
-            attempt_count=self.attempt_count + 1,
-        )
+        self._start_attempt(started_at)
         outcome = self._fail(
             PermanentError(self.env._("no handler for topic %s", self.topic)),
             permanent=True,
@@ -397,6 +415,20 @@ class IntegrationInboxMessage(models.Model):
         )
         eta = fields.Datetime.now() + timedelta(seconds=delay)
         self._set_state("failed", next_attempt_at=eta, **values)
+        self._schedule_retry(eta)
+        return "waiting"
+
+    def _postpone(self, error):
+        """A call of the handler was not made (the provider's circuit is open,
+        or its throttle asks for a longer wait): again when it says, without
+        spending an attempt, for as long as the provider is unreachable."""
+        eta = fields.Datetime.now() + timedelta(seconds=max(error.seconds or 0, 1.0))
+        self._set_state(
+            "failed",
+            attempt_count=self.attempt_count - 1,
+            next_attempt_at=eta,
+            last_error=self._truncate_error(str(error)),
+        )
         self._schedule_retry(eta)
         return "waiting"
 

@@ -138,11 +138,27 @@ class IntegrationMessageMixin(models.AbstractModel):
                 f"{message.topic or ''} [{message.idempotency_key or ''}]"
             )
 
+    def _cached_backend(self):
+        """The message's backend; when this transaction has not read it yet, its
+        stored settings come from the per-worker cache the webhook route reads
+        (``_intake_snapshot``, cleared on any backend change) instead of a wide
+        SELECT on every job."""
+        self.ensure_one()
+        backend = self.backend_id
+        if backend and not self.env.cache.contains(
+            backend, backend._fields["backend_type"]
+        ):
+            backend._update_cache(
+                dict(backend._intake_snapshot(backend.id)), validate=False
+            )
+        return backend
+
     def _message_context(self):
         """Context keys telling handlers, hooks and log lines which message runs."""
         self.ensure_one()
         return {
             "integration_message_id": self.id,
+            "integration_message_model": self._name,
             "integration_correlation_id": self.correlation_id,
         }
 
@@ -207,19 +223,25 @@ class IntegrationMessageMixin(models.AbstractModel):
         return f"{self._name}:{self.id}"
 
     def _cancel_pending_jobs(self):
-        """Cancel the jobs waiting to run for these messages (before a requeue)."""
-        identities = [message._job_identity() for message in self]
-        jobs = (
-            self.env["queue.job"]
-            .sudo()
-            .search(
-                [
-                    ("identity_key", "in", identities),
-                    ("state", "in", ("wait_dependencies", "pending", "enqueued")),
-                ]
-            )
+        """Cancel the jobs waiting to run for these messages (before a requeue
+        or once superseded), in one statement: what queue_job's
+        ``button_cancelled`` writes, without loading each job. Message jobs have
+        no dependent jobs (:meth:`_delay_job` chains none)."""
+        if not self:
+            return
+        jobs = self.env["queue.job"].sudo()
+        jobs.flush_model()
+        self.env.cr.execute(
+            """UPDATE queue_job
+               SET state = 'cancelled', date_cancelled = %s, result = %s
+               WHERE identity_key = ANY(%s) AND state IN ('pending', 'enqueued')""",
+            (
+                fields.Datetime.now(),
+                self.env._("Cancelled by %s", self.env.user.name),
+                [message._job_identity() for message in self],
+            ),
         )
-        jobs.button_cancelled()
+        jobs.invalidate_model(["state", "date_cancelled", "result"])
 
     def _get_job_channel(self):
         """queue_job channel of the message's jobs."""
@@ -368,13 +390,18 @@ class IntegrationMessageMixin(models.AbstractModel):
             return f"{type(error).__name__}: {error.pgerror or error}".strip()
         return f"{type(error).__name__}: {error}"
 
-    def _record_attempt(self, started_at, start, outcome, **values):
+    def _record_attempt(self, started_at, start, outcome, note=False, **values):
+        """Log one attempt; ``note`` explains an outcome that has no error (e.g.
+        a delivery adopted from what the provider already held)."""
         error = (
             self.last_error
             if outcome in ("failed", "dead", "waiting", "conflict")
-            else False
+            else note
         )
-        self.env["integration.message.attempt"].sudo().create(
+        # one INSERT, no create(): the log is written on every attempt and
+        # nothing computes from it
+        insert_row(
+            self.env["integration.message.attempt"].sudo(),
             dict(
                 values,
                 **{
@@ -385,8 +412,11 @@ class IntegrationMessageMixin(models.AbstractModel):
                     "error": error,
                     "traceback": self.last_traceback if error else False,
                 },
-            )
+            ),
+            cache=False,
         )
+        if "attempt_ids" in self._fields:
+            self.invalidate_recordset(["attempt_ids"])
 
     # -- crons ---------------------------------------------------------------------
     def _requeue(self):

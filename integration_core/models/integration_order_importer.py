@@ -229,7 +229,19 @@ class IntegrationOrderImporter(models.AbstractModel):
         }
         if backend.team_id:
             values["team_id"] = backend.team_id.id
+        carrier = self._get_order_carrier(backend, data)
+        if carrier:
+            values["carrier_id"] = carrier.id
         return values
+
+    def _get_order_carrier(self, backend, data):
+        """The delivery method of an imported order: the backend's *Delivery
+        Method of Imported Orders* (empty: none). Its delivery orders get it,
+        so a carrier backend's method requests their labels on validation.
+
+        :returns: a ``delivery.carrier``, possibly empty
+        """
+        return backend.default_carrier_id
 
     def _find_warehouse(self, backend, data):
         """The mapped location's warehouse, else the backend's, else the

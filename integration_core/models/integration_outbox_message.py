@@ -7,8 +7,11 @@ import psycopg2
 
 from odoo import api, fields, models
 
+from odoo.addons.queue_job.exception import RetryableJobError
+
 from .. import http_client, tracing
 from ..exceptions import (
+    AlreadyDelivered,
     OutboundDeferred,
     PermanentError,
     PermanentHttpError,
@@ -21,6 +24,8 @@ _logger = logging.getLogger(__name__)
 
 # Seconds after its predecessor's next attempt a message checks again.
 PREDECESSOR_RECHECK = 2.0
+# Seconds before a send job finding its message locked elsewhere tries again.
+LOCKED_RETRY = 2
 
 
 class IntegrationOutboxMessage(models.Model):
@@ -134,6 +139,11 @@ class IntegrationOutboxMessage(models.Model):
             correlation = getattr(record, "integration_correlation_id", False)
             values["correlation_id"] = values["correlation_id"] or correlation or False
         older = self._lock_coalescible(backend, coalesce_key) if coalesce_key else None
+        if older:
+            values["payload"] = self.sudo()._coalesce_payload(older, payload)
+            waiting = older.sorted("id")[-1]
+            if not idempotency_key and waiting._can_update_in_place(topic):
+                return waiting._update_in_place(backend, values, older - waiting)
         eta = self._coalesce_eta(backend, older) if older is not None else None
         values["next_attempt_at"] = eta or False
         message = self.sudo().create(values)
@@ -141,6 +151,41 @@ class IntegrationOutboxMessage(models.Model):
             self.sudo()._coalesce(older, message)
         message._delay_job(eta, "Send", new=True)
         return message.with_env(self.env)
+
+    def _can_update_in_place(self, topic):
+        """Whether a new value of this waiting message's coalesce key can replace
+        its payload instead of superseding it: it was never attempted (so its
+        idempotency key never reached the provider with another body) and the
+        new value has the same topic."""
+        self.ensure_one()
+        return (
+            self.state == "pending" and not self.attempt_count and self.topic == topic
+        )
+
+    def _update_in_place(self, backend, values, others):
+        """Give this waiting message the values of a newer message of its
+        coalesce key, keeping its key, its correlation and its job: one UPDATE
+        instead of an INSERT, a job and a superseded message. ``others``, older
+        waiting messages of the key, are superseded by it.
+
+        :returns: this message
+        """
+        self.ensure_one()
+        eta = self._coalesce_eta(backend, others | self) or False
+        job_eta = self.next_attempt_at
+        self.write(
+            {
+                name: values[name]
+                for name in ("payload", "res_model", "res_id", "external_ref")
+                if name in values
+            }
+            | {"sequence_key": values.get("sequence_key"), "next_attempt_at": eta}
+        )
+        if others:
+            self._coalesce(others, self)
+        if eta != job_eta:
+            self._enqueue_sending(eta or None)
+        return self.with_env(self.env)
 
     @api.model
     def _coalesce_eta(self, backend, older_pending):
@@ -158,31 +203,48 @@ class IntegrationOutboxMessage(models.Model):
         a new one is enqueued. One being sent right now (locked elsewhere) is left
         out: it goes out, and the new one after it."""
         self.flush_model()
+        # the fields the coalescing reads come with the lock: no second SELECT
+        names = ("state", "attempt_count", "topic", "next_attempt_at")
         try:
             with expected_sql_failure(), self.env.cr.savepoint(flush=False):
                 self.env.cr.execute(
-                    """SELECT id FROM integration_outbox_message
+                    """SELECT id, state, attempt_count, topic, next_attempt_at
+                       FROM integration_outbox_message
                        WHERE backend_id = %s AND coalesce_key = %s
                          AND state IN ('pending', 'failed')
                        ORDER BY id
                        FOR UPDATE SKIP LOCKED""",
                     (backend.id, coalesce_key),
                 )
-                ids = [row[0] for row in self.env.cr.fetchall()]
+                rows = self.env.cr.fetchall()
         except psycopg2.errors.SerializationFailure:
             # one of them changed since our snapshot (just sent): keep all, the
             # ordering rule sends them one after the other
             return self.browse()
-        return self.browse(ids)
+        messages = self.browse([row[0] for row in rows])
+        for message, row in zip(messages, rows, strict=True):
+            # nothing of the model is left to flush: the locked values are current
+            message._update_cache(
+                dict(zip(names, row[1:], strict=True)), validate=False
+            )
+        return messages
+
+    @api.model
+    def _coalesce_payload(self, older_pending, payload):
+        """The payload that goes out for a new value of a coalesce key whose
+        ``older_pending`` messages are still waiting.
+
+        The default is ``payload``: the latest value wins. Connectors whose
+        payloads are partial updates override it to merge the payloads of
+        ``older_pending`` (oldest first) under ``payload``.
+        """
+        return payload
 
     @api.model
     def _coalesce(self, older_pending, new_message):
-        """Fold the older waiting messages of a coalesce key into ``new_message``.
-
-        The default supersedes them (the latest payload wins). Connectors whose
-        payloads are partial updates override it to merge ``older_pending``
-        payloads into ``new_message.payload`` first, then call ``super()``.
-        """
+        """Supersede the older waiting messages of a coalesce key by
+        ``new_message`` (their payloads went into it by :meth:`_coalesce_payload`)
+        and cancel their jobs."""
         older_pending._cancel_pending_jobs()
         older_pending._set_state(
             "superseded", superseded_by_id=new_message.id, next_attempt_at=False
@@ -202,7 +264,11 @@ class IntegrationOutboxMessage(models.Model):
         """queue_job entry point: one attempt at delivering the message."""
         self.ensure_one()
         if not self._lock():
-            return "locked by another transaction"
+            # a transaction enqueueing a newer value of its key may be updating
+            # it in place: try again once that one has ended (not an attempt)
+            raise RetryableJobError(
+                "locked by another transaction", seconds=LOCKED_RETRY, ignore_retry=True
+            )
         if self.state not in ("pending", "failed"):
             return f"nothing to do in state {self.state}"
         newer = self._get_newer_coalesced()
@@ -270,9 +336,15 @@ class IntegrationOutboxMessage(models.Model):
         start = time.monotonic()
         self._set_state("sending", attempt_count=self.attempt_count + 1)
         response = None
+        note = False
         try:
             with self.env.cr.savepoint():
                 response = backend._outbox_send(self)
+        except AlreadyDelivered as err:
+            # an earlier attempt's call went through but its outcome was lost
+            backend._outbox_adopt_delivered(self, err.found)
+            note = self._truncate_error(str(err))
+            outcome = self._mark_sent(response)
         except OutboundDeferred as err:
             # nothing was sent: the attempt is given back
             self._set_state(previous_state, attempt_count=self.attempt_count - 1)
@@ -294,19 +366,26 @@ class IntegrationOutboxMessage(models.Model):
             # by policy: a later attempt or a corrected configuration fixes them
             outcome = self._fail(err)
         else:
-            self._set_state(
-                "sent",
-                sent_at=fields.Datetime.now(),
-                next_attempt_at=False,
-                last_error=False,
-                last_traceback=False,
-                **self._response_values(response),
-            )
-            outcome = "sent"
+            outcome = self._mark_sent(response)
         self._record_attempt(
-            started_at, start, outcome, response_status=self.response_status or False
+            started_at,
+            start,
+            outcome,
+            response_status=self.response_status or False,
+            note=note,
         )
         return outcome
+
+    def _mark_sent(self, response):
+        self._set_state(
+            "sent",
+            sent_at=fields.Datetime.now(),
+            next_attempt_at=False,
+            last_error=False,
+            last_traceback=False,
+            **self._response_values(response),
+        )
+        return "sent"
 
     @api.model
     def _response_values(self, response):

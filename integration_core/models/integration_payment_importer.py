@@ -52,6 +52,8 @@ class IntegrationPaymentImporter(models.AbstractModel):
                 raise
             order = self.env["sale.order"]
             invoice = self._match_by_rules(backend, document, amount, currency)
+        # the payment (and an invoice made for it) joins the flow of what it pays
+        self = self._adopt_correlation(order or invoice)  # pylint: disable=self-cls-assignment
         if order and not invoice and self._get_invoice_policy(backend) == "invoice":
             invoice = self._invoice_order(backend, order)
         target = invoice or order
@@ -70,8 +72,11 @@ class IntegrationPaymentImporter(models.AbstractModel):
         if not target:
             values = self._prepare_unmatched_payment_values(backend, values, journal)
         elif not invoice:
-            # on the customer's account until an invoice is matched with it
+            # on the customer's account until an invoice of the order is
+            # posted (:meth:`_match_order_payments`) or one is matched by hand
             values["integration_to_match"] = True
+        if order:
+            values["integration_sale_order_id"] = order.id
         payment = self._create_payment(values)
         if target or self._get_unmatched_policy(backend) != "draft":
             payment.action_post()
@@ -197,6 +202,33 @@ class IntegrationPaymentImporter(models.AbstractModel):
             )
         )
         lines.reconcile()
+
+    @api.model
+    def _match_order_payments(self, order, invoice):
+        """Reconcile the posted ``invoice`` of ``order`` with the payments of
+        the order still waiting for an invoice (imported before it existed),
+        oldest first, while it is open.
+
+        :returns: the payments reconciled
+        """
+        payments = self.env["account.payment"].search(
+            [
+                ("integration_sale_order_id", "=", order.id),
+                ("integration_to_match", "=", True),
+                ("payment_type", "=", "inbound"),
+                ("state", "in", ("in_process", "paid")),
+                ("currency_id", "=", invoice.currency_id.id),
+            ],
+            order="id",
+        )
+        matched = self.env["account.payment"]
+        for payment in payments:
+            if invoice.payment_state not in ("not_paid", "partial"):
+                break
+            self._reconcile_with_invoice(payment, invoice)
+            payment.integration_to_match = False
+            matched |= payment
+        return matched
 
     @api.model
     def _create_payment(self, values):

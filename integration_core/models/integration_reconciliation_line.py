@@ -49,13 +49,16 @@ class IntegrationReconciliationLine(models.Model):
     def action_heal(self):
         """Receive each line's event as if the provider had sent it again."""
         for line in self.filtered(lambda line: not line.healed):
+            payload = line.sudo().payload
             message, _created = line.backend_id._inbox_receive(
                 line.topic,
-                line.sudo().payload,
+                payload,
                 line.idempotency_key or None,
                 external_ref=line.external_ref,
                 sequence_key=line.sequence_key,
                 event_at=line.event_at,
+                # the correlation id a webhook of this payload would carry
+                correlation_id=line.backend_id._get_correlation_id(payload, {}),
             )
             line.write({"healed": True, "inbox_message_id": message.id})
         return True

@@ -237,6 +237,8 @@ class IntegrationRefundImporter(models.AbstractModel):
                 f"refund {data['external_id']}: payment "
                 f"{data['payment_external_id']} is not imported yet"
             )
+        # the refund joins the flow of the payment it pays back
+        self = self._adopt_correlation(payment)  # pylint: disable=self-cls-assignment
         currency = payment.currency_id
         if data.get("currency") and data["currency"] != currency.name:
             raise PermanentError(
@@ -246,6 +248,11 @@ class IntegrationRefundImporter(models.AbstractModel):
         amount = commerce.money(data["amount"], currency.decimal_places)
         if currency.compare_amounts(amount, 0) <= 0:
             raise PermanentError(f"refund {data['external_id']}: amount {amount}")
+        if self._awaits_invoice(payment):
+            raise DependencyNotReady(
+                f"refund {data['external_id']}: the invoice of "
+                f"{payment.integration_sale_order_id.name} is not posted yet"
+            )
         invoice = payment.reconciled_invoice_ids[:1]
         credit_note = self._find_payment_credit_note(backend, invoice, amount)
         if (
@@ -282,6 +289,20 @@ class IntegrationRefundImporter(models.AbstractModel):
             invoice_id=invoice.id or False,
         )
         return refund
+
+    def _awaits_invoice(self, payment):
+        """True when ``payment`` pays a confirmed imported order whose invoice
+        is still to come (invoiced on delivery): its refund waits to be booked
+        against that invoice rather than left to match by hand."""
+        order = payment.integration_sale_order_id
+        return bool(
+            order
+            and order.state == "sale"
+            and not payment.reconciled_invoice_ids
+            and not order.invoice_ids.filtered(
+                lambda move: move.move_type == "out_invoice" and move.state == "posted"
+            )
+        )
 
     def _find_payment_credit_note(self, backend, invoice, amount):
         """An open posted credit note of ``invoice`` for ``amount``, or empty."""
@@ -352,6 +373,7 @@ class IntegrationRefundImporter(models.AbstractModel):
             "outstanding_account_id": payment.outstanding_account_id.id,
             "destination_account_id": payment.destination_account_id.id,
             "memo": self._refund_reference(data),
+            "integration_sale_order_id": payment.integration_sale_order_id.id,
         }
 
     @api.model

@@ -40,6 +40,8 @@ class IntegrationShipmentImporter(models.AbstractModel):
                 f"no delivery order with tracking number {document['tracking_number']}"
             )
         picking = line.picking_id
+        # the event joins the flow of the order the picking ships
+        self = self._adopt_correlation(picking)  # pylint: disable=self-cls-assignment
         values = self._prepare_event_values(backend, line, document)
         if self._is_recorded(line, values):
             return picking

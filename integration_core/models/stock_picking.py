@@ -97,15 +97,35 @@ class StockPicking(models.Model):
         """``picking.done``: a delivery order left the warehouse."""
         self.ensure_one()
         return self.env["integration.event"]._publish(
-            "picking.done",
-            {
-                "model": self._name,
-                "id": self.id,
-                "name": self.name,
-                "sale_order_id": self.sale_id.id or False,
-                "tracking_number": self.carrier_tracking_ref or False,
-                "carrier": self.carrier_id.name or False,
-                "is_return": bool(self.return_id),
-            },
-            record=self,
+            "picking.done", self._integration_event_payload(), record=self
         )
+
+    def _publish_tracked(self):
+        """``picking.tracked``: a delivery order validated without its tracking
+        number got it (a carrier answering after the validation), published by
+        the connector that received it once every parcel has one."""
+        self.ensure_one()
+        return self.env["integration.event"]._publish(
+            "picking.tracked", self._integration_event_payload(), record=self
+        )
+
+    def _integration_event_payload(self):
+        """The payload of the picking's events."""
+        self.ensure_one()
+        return {
+            "model": self._name,
+            "id": self.id,
+            "name": self.name,
+            "sale_order_id": self.sale_id.id or False,
+            "tracking_number": self.carrier_tracking_ref or False,
+            "carrier": self.carrier_id.name or False,
+            "is_return": bool(self.return_id),
+        }
+
+    def _integration_awaits_tracking(self):
+        """Whether the picking's tracking number is still to come from its
+        carrier (requested on validation, answered later); subscribers that
+        need it wait for ``picking.tracked``. False here: carrier connectors
+        say when."""
+        self.ensure_one()
+        return False

@@ -6,6 +6,7 @@ connector's tests need besides its own payloads:
 * factories, plain functions of ``env`` (call them in ``setUpClass``):
   :func:`make_retry_policy`, :func:`make_backend`, :func:`make_product`,
   :func:`make_tax`;
+* deliveries stored as the route stores them, from any case: :func:`receive`;
 * webhooks through the real route, from an ``HttpCase``: :func:`post_webhook`
   posts the exact bytes a sender signed; :func:`standard_webhook_headers` and
   :func:`new_whsec` sign them for the generic type (Standard Webhooks);
@@ -13,10 +14,13 @@ connector's tests need besides its own payloads:
   :func:`run_message_jobs`, and queue_job's ``trap_jobs``;
 * a provider on 127.0.0.1 for outbound calls: :class:`LocalServerMixin`, with
   ``LocalHttpServer`` and ``Reply`` of ``http_server.py``;
-* :class:`IntegrationCase`: a generic backend and handlers patched per test.
+* :class:`IntegrationCase`: a generic backend and handlers patched per test;
+* :func:`recorded_statements` and :func:`statements_like`: the SQL a code path
+  runs, to count its writes.
 """
 
 import base64
+import contextlib
 import importlib
 import importlib.util
 import json
@@ -24,11 +28,14 @@ import os
 import time
 import uuid
 from datetime import timedelta
+from unittest.mock import patch
 from urllib.parse import urlsplit
 
 from odoo import Command, fields
+from odoo.sql_db import Cursor
 from odoo.tests import TransactionCase
 from odoo.tests.common import _super_send
+from odoo.tools import SQL
 
 from odoo.addons.queue_job.tests.common import trap_jobs  # noqa: F401  (re-exported)
 
@@ -141,6 +148,28 @@ def webhook_path(backend):
     return f"/integration/webhook/{backend.webhook_token}"
 
 
+def receive(backend, payload, headers=None):
+    """Store ``payload`` as the webhook route does once its signature is
+    checked: topic, key, references, time and correlation id come from the
+    backend's reading hooks. The job is not run (:func:`process` runs it).
+
+    :param headers: the delivery's headers, lower-case names
+    :returns: the ``integration.inbox.message`` (the first one for a duplicate)
+    """
+    headers = headers or {}
+    message, _created = backend._inbox_receive(
+        backend._get_topic(payload, headers),
+        payload,
+        backend._get_idempotency_key(payload, headers),
+        external_ref=backend._get_external_ref(payload, headers),
+        sequence_key=backend._get_sequence_key(payload, headers),
+        event_at=backend._get_event_at(payload, headers),
+        headers=headers,
+        correlation_id=backend._get_correlation_id(payload, headers),
+    )
+    return message
+
+
 def post_webhook(case, backend, body, headers=None, timeout=30):
     """POST a delivery to ``backend``'s webhook route on the server of ``case``.
 
@@ -211,6 +240,28 @@ def run_message_jobs(messages):
 
 
 # -- outbound --------------------------------------------------------------------------
+@contextlib.contextmanager
+def recorded_statements():
+    """The SQL statements the block runs, as a list of strings filled while it
+    runs: count what a code path costs (``INSERT``, ``UPDATE`` of a table)."""
+    statements = []
+    execute = Cursor.execute
+
+    def recording(cr, query, params=None, log_exceptions=None):
+        statements.append(query.code if isinstance(query, SQL) else str(query))
+        return execute(cr, query, params, log_exceptions)
+
+    with patch.object(Cursor, "execute", recording):
+        yield statements
+
+
+def statements_like(statements, prefix):
+    """The statements of :func:`recorded_statements` starting with ``prefix``
+    (case and spaces ignored), e.g. ``"UPDATE queue_job"``."""
+    wanted = " ".join(prefix.lower().split())
+    return [s for s in statements if " ".join(s.lower().split()).startswith(wanted)]
+
+
 def load_migration(addon_module, version, name):
     """The migration script ``<addon>/migrations/<version>/<name>.py`` as a
     module, to call its ``migrate(cr, version)`` in a test; ``addon_module`` is

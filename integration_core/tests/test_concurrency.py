@@ -1,3 +1,4 @@
+import contextlib
 import threading
 from datetime import timedelta
 
@@ -8,6 +9,7 @@ from odoo.tests import TransactionCase, tagged
 from odoo.addons.integration_core.models.integration_inbox_message import (
     RETRIED_ON_CONFLICT,
 )
+from odoo.addons.queue_job.exception import RetryableJobError
 
 
 @tagged("post_install", "-at_install")
@@ -29,10 +31,11 @@ class TestConcurrentReceive(TransactionCase):
     def _cleanup(self):
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            messages = env["integration.inbox.message"].search(
-                [("backend_id", "=", self.backend_id)]
-            )
-            identities = [m._job_identity() for m in messages]
+            identities = [
+                message._job_identity()
+                for model in ("integration.inbox.message", "integration.outbox.message")
+                for message in env[model].search([("backend_id", "=", self.backend_id)])
+            ]
             env["queue.job"].search([("identity_key", "in", identities)]).unlink()
             env["integration.backend"].browse(self.backend_id).unlink()
 
@@ -107,24 +110,53 @@ class TestConcurrentReceive(TransactionCase):
         _results, tries = self._race({RETRIED_ON_CONFLICT: True})
         self.assertEqual(tries, {"first": 1, "second": 2})
 
+    @contextlib.contextmanager
+    def _locked_elsewhere(self, model, message_id):
+        """``(holder, message)``: a cursor holding the row's lock, and the
+        message read through another cursor."""
+        with self.registry.cursor() as holder, self.registry.cursor() as other:
+            message = api.Environment(other, SUPERUSER_ID, {})[model].browse(message_id)
+            holder.execute(
+                f"SELECT id FROM {message._table} WHERE id = %s FOR UPDATE",  # noqa: S608
+                (message_id,),
+            )
+            yield holder, message
+
     def test_a_row_locked_elsewhere_is_not_taken(self):
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             backend = env["integration.backend"].browse(self.backend_id)
             message_id = backend._inbox_receive("integration.ping", {}, "lock-1")[0].id
-        with self.registry.cursor() as holder, self.registry.cursor() as other:
-            holder.execute(
-                "SELECT id FROM integration_inbox_message WHERE id = %s FOR UPDATE",
-                (message_id,),
-            )
-            message = api.Environment(other, SUPERUSER_ID, {})[
-                "integration.inbox.message"
-            ].browse(message_id)
+        with self._locked_elsewhere("integration.inbox.message", message_id) as (
+            holder,
+            message,
+        ):
             # taken by another transaction: no error, no wait, not ours
             self.assertFalse(message._lock())
-            self.assertEqual(message._job_process(), "locked by another transaction")
+            # its job retries soon (a duplicate being counted holds the row)
+            with self.assertRaises(RetryableJobError) as caught:
+                message._job_process()
+            self.assertTrue(caught.exception.ignore_retry)
             holder.rollback()
             self.assertTrue(message._lock())
+
+    def test_a_locked_outbox_message_job_retries_later(self):
+        """Its lock holder may be writing a newer value of its coalesce key in
+        place: queue_job retries the send job soon, no attempt spent."""
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            backend = env["integration.backend"].browse(self.backend_id)
+            message_id = backend._outbox_enqueue(
+                "inventory/set", {"qty": 1}, coalesce_key="sku:A"
+            ).id
+        with self._locked_elsewhere("integration.outbox.message", message_id) as (
+            _holder,
+            message,
+        ):
+            with self.assertRaises(RetryableJobError) as caught:
+                message._job_send()
+            self.assertTrue(caught.exception.ignore_retry)
+            self.assertEqual((message.state, message.attempt_count), ("pending", 0))
 
 
 @tagged("post_install", "-at_install")

@@ -8,6 +8,7 @@ from odoo.tests import TransactionCase, tagged
 from odoo.addons.integration_core.exceptions import (
     DependencyNotReady,
     IllegalTransition,
+    OutboundDeferred,
     PermanentError,
     RetryableError,
     ReviewRequired,
@@ -16,7 +17,7 @@ from odoo.addons.integration_core.sql_insert import insert_row
 from odoo.addons.queue_job.job import Job
 from odoo.addons.queue_job.tests.common import trap_jobs
 
-from .common import IntegrationCase
+from .common import IntegrationCase, recorded_statements, statements_like
 
 INBOX_STATES = ("received", "queued", "processing", "done", "failed", "dead", "ignored")
 OUTBOX_STATES = (
@@ -214,6 +215,38 @@ class TestProcessing(IntegrationCase):
         self.assertEqual(message.attempt_ids.outcome, "done")
         self.assertGreaterEqual(message.attempt_ids.duration_ms, 0)
 
+    def test_attempt_is_one_update_with_its_outcome(self):
+        """The attempt's start (``processing``, one more attempt) is written with
+        its outcome: one UPDATE of the message, one INSERT of its attempt."""
+        seen = {}
+
+        def handler(message):
+            seen["state"] = message.state
+            return None
+
+        self.handlers["test/create"] = handler
+        message = self.receive()
+        self.env.flush_all()
+        before = fields.Datetime.now()
+        with recorded_statements() as statements:
+            self.assertEqual(message._job_process(), "done")
+            self.env.flush_all()
+        updates = statements_like(statements, 'UPDATE "integration_inbox_message"')
+        self.assertEqual(len(updates), 1, statements)
+        self.assertEqual(
+            len(
+                statements_like(statements, 'INSERT INTO "integration_message_attempt"')
+            ),
+            1,
+            statements,
+        )
+        self.assertEqual(seen["state"], "queued")
+        self.assertEqual((message.state, message.attempt_count), ("done", 1))
+        self.assertGreaterEqual(
+            message.processing_started_at, before.replace(microsecond=0)
+        )
+        self.assertEqual(message.attempt_ids.started_at, message.processing_started_at)
+
     def test_unknown_topic_ignored(self):
         message = self.receive(topic="nobody/handles")
         self.assertEqual(message._job_process(), "ignored")
@@ -399,6 +432,23 @@ class TestProcessing(IntegrationCase):
         message._job_process()
         first = (message.next_attempt_at - before).total_seconds()
         self.assertLess(first, 34)
+
+    def test_call_not_made_waits_without_spending_attempts(self):
+        # a look-up through _http_request while the provider's circuit is open
+        def lookup(message):
+            raise OutboundDeferred("circuit open on the provider", seconds=42)
+
+        self.handlers["fee/lookup"] = lookup
+        message = self.receive("fee/lookup")
+        before = fields.Datetime.now()
+        for _ in range(5):  # more than the attempt budget (3)
+            self.assertEqual(message._job_process(), "waiting")
+        self.assertEqual(message.state, "failed")
+        self.assertEqual(message.attempt_count, 0, "nothing was called")
+        self.assertIn("circuit open", message.last_error)
+        delay = (message.next_attempt_at - before).total_seconds()
+        self.assertTrue(41 <= delay <= 44, delay)
+        self.assertEqual(len(message.attempt_ids), 5)
 
 
 @tagged("post_install", "-at_install")

@@ -12,7 +12,7 @@ from odoo.tests.common import _super_send
 from odoo.addons.integration_core.flow_control import FlowStore
 from odoo.addons.queue_job.tests.common import trap_jobs
 
-from .common import IntegrationCase
+from .common import IntegrationCase, recorded_statements, statements_like
 from .http_server import LocalHttpServer, Reply
 
 
@@ -203,18 +203,77 @@ class TestOutboundDelivery(OutboundMixin, IntegrationCase):
 
     # -- coalescing and ordering -----------------------------------------------------
     def test_coalescing_last_value_wins(self):
+        """A waiting message takes each newer value of its key in place: one row,
+        one job, one call with the last value."""
         with trap_jobs() as trap:
             messages = self.env["integration.outbox.message"]
             for qty in range(100):
                 messages |= self.enqueue({"sku": "A", "qty": qty}, coalesce_key="sku:A")
+            self.assertEqual(len(messages), 1)
+            self.assertEqual(messages.payload, {"sku": "A", "qty": 99})
+            self.assertEqual(len(trap.enqueued_jobs), 1)
             trap.perform_enqueued_jobs()
-        self.assertLessEqual(len(self.server.requests), 2)
-        self.assertEqual(self.server.requests[-1].json, {"sku": "A", "qty": 99})
-        last = messages.sorted("id")[-1]
-        self.assertEqual(last.state, "sent")
-        older = messages - last
-        self.assertEqual(set(older.mapped("state")), {"superseded"})
-        self.assertEqual(older.sorted("id")[-1].superseded_by_id, last)
+        self.assertEqual(
+            [r.json for r in self.server.requests], [{"sku": "A", "qty": 99}]
+        )
+        self.assertEqual(messages.state, "sent")
+
+    def test_update_in_place_is_one_update(self):
+        first = self.enqueue({"sku": "A", "qty": 1}, coalesce_key="sku:A")
+        [job] = self.env["queue.job"].search(
+            [("identity_key", "=", first._job_identity())]
+        )
+        self.env.flush_all()
+        with recorded_statements() as statements:
+            second = self.enqueue({"sku": "A", "qty": 2}, coalesce_key="sku:A")
+            self.env.flush_all()
+        self.assertEqual(second, first)
+        self.assertEqual(first.payload, {"sku": "A", "qty": 2})
+        self.assertFalse(statements_like(statements, "INSERT"), statements)
+        self.assertFalse(statements_like(statements, "UPDATE queue_job"), statements)
+        self.assertEqual(
+            len(statements_like(statements, 'UPDATE "integration_outbox_message"')),
+            1,
+            statements,
+        )
+        self.assertEqual(
+            self.env["queue.job"].search(
+                [("identity_key", "=", first._job_identity())]
+            ),
+            job,
+            "the message keeps its one job",
+        )
+        self.assertEqual(job.state, "pending")
+
+    def test_superseded_jobs_cancelled_in_one_statement(self):
+        messages = self.env["integration.outbox.message"]
+        for index in range(5):
+            messages |= self.enqueue({"n": index})
+        jobs = self.env["queue.job"].search(
+            [("identity_key", "in", [m._job_identity() for m in messages])]
+        )
+        self.assertEqual(len(jobs), 5)
+        self.env.flush_all()
+        with recorded_statements() as statements:
+            messages._cancel_pending_jobs()
+        on_jobs = [s for s in statements if "queue_job" in s]
+        self.assertEqual(len(on_jobs), 1, statements)
+        self.assertEqual(statements_like(on_jobs, "UPDATE queue_job"), on_jobs)
+        self.assertEqual(set(jobs.mapped("state")), {"cancelled"})
+        self.assertTrue(all(jobs.mapped("date_cancelled")))
+
+    def test_attempted_message_is_superseded_not_updated(self):
+        """A message whose key may have reached the provider (a failed attempt)
+        keeps its payload: the newer value is a new message superseding it."""
+        self.server.script(Reply(502))
+        with trap_jobs():
+            old = self.enqueue({"sku": "A", "qty": 1}, coalesce_key="sku:A")
+            self.assertEqual(old._job_send(), "failed")
+            new = self.enqueue({"sku": "A", "qty": 2}, coalesce_key="sku:A")
+        self.assertNotEqual(new, old)
+        self.assertEqual(old.payload, {"sku": "A", "qty": 1})
+        self.assertEqual((old.state, old.superseded_by_id), ("superseded", new))
+        self.assertEqual(new.state, "pending")
 
     def test_replayed_old_value_never_overwrites_a_newer_one(self):
         """A dead message retried after a newer one of its coalesce key went out
@@ -232,22 +291,25 @@ class TestOutboundDelivery(OutboundMixin, IntegrationCase):
         self.assertEqual([r.json["qty"] for r in self.server.requests], [1, 2])
 
     def test_coalesce_hook_can_merge(self):
-        def merge(model, older_pending, new_message):
+        def merge(model, older_pending, payload):
             merged = {}
-            for message in older_pending.sorted("id") | new_message:
+            for message in older_pending.sorted("id"):
                 merged.update(message.payload)
-            new_message.payload = merged
-            return original(model, older_pending, new_message)
+            return merged | payload
 
         model_class = type(self.env["integration.outbox.message"])
-        original = model_class._coalesce
-        self.patch(model_class, "_coalesce", merge)
+        self.patch(model_class, "_coalesce_payload", merge)
+        self.server.script(Reply(502))
         with trap_jobs() as trap:
-            self.enqueue({"title": "T"}, coalesce_key="product:1")
+            failed = self.enqueue({"title": "T"}, coalesce_key="product:1")
+            self.assertEqual(failed._job_send(), "failed")
+            # superseding the failed message, then taking a value in place
             self.enqueue({"price": 3}, coalesce_key="product:1")
+            self.enqueue({"stock": 4}, coalesce_key="product:1")
             trap.perform_enqueued_jobs()
-        [request] = self.server.requests
-        self.assertEqual(request.json, {"title": "T", "price": 3})
+        self.assertEqual(
+            self.server.requests[-1].json, {"title": "T", "price": 3, "stock": 4}
+        )
 
     def test_sequence_key_keeps_order(self):
         self.server.script(Reply(502))

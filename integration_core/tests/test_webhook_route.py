@@ -232,6 +232,30 @@ class TestWebhookRoute(WebhookCase):
         self.assertEqual(
             self.post_signed(b'{"type": "x", "s": "\\ud800"}').status_code, 400
         )
+        # a lone surrogate encoded in the bytes, which the JSON decoder lets pass
+        self.assertEqual(
+            self.post_signed(b'{"type": "x", "s": "\xed\xa0\x80"}').status_code, 400
+        )
+        self.assertFalse(self.messages())
+
+    def test_bodies_checked_the_long_way_stored_when_storable(self):
+        """Bodies with escapes, 0xED bytes (Hangul) or another encoding than
+        UTF-8 skip the fast check and are serialised to check them."""
+        for number, body in enumerate(
+            (
+                json.dumps({"type": "x", "s": "caf\u00e9"}).encode(),
+                json.dumps({"type": "x", "s": "\ud7a3"}, ensure_ascii=False).encode(),
+                json.dumps({"type": "x", "s": "\U0001f600"}).encode(),
+                json.dumps({"type": "x", "s": "ok"}).encode("utf-16"),
+            )
+        ):
+            with self.subTest(body=body[:20]):
+                response = self.post_signed(body, msg_id=f"msg_long_{number}")
+                self.assertEqual(response.status_code, 200, response.text)
+        self.assertEqual(
+            sorted(self.messages().mapped(lambda m: m.payload["s"])),
+            sorted(["caf\u00e9", "\ud7a3", "\U0001f600", "ok"]),
+        )
 
     def test_unknown_archived_and_paused_backends_answer_404(self):
         archived = self.backend.copy({"name": "Archived", "active": False})

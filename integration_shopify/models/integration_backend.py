@@ -3,6 +3,7 @@ import logging
 from odoo import api, fields, models
 
 from odoo.addons.integration_core.exceptions import (
+    AlreadyDelivered,
     DependencyNotReady,
     PermanentError,
     SignatureError,
@@ -239,10 +240,13 @@ class IntegrationBackend(models.Model):
 
     # -- event subscribers -----------------------------------------------------------
     def _shopify_on_picking_done(self, delivery):
-        """``picking.done`` subscriber: a delivery of this shop's order becomes
-        a fulfillment; other pickings are not this backend's concern."""
+        """``picking.done`` and ``picking.tracked`` subscriber: a delivery of
+        this shop's order becomes a fulfillment, with its tracking number: one
+        whose carrier gives it later is fulfilled on ``picking.tracked``. Other
+        pickings are not this backend's concern."""
         picking = self.env["stock.picking"].browse(delivery.event_id.payload["id"])
-        if picking.exists():
+        if picking.exists() and not picking._integration_awaits_tracking():
+            # once per picking, whichever of the two events comes first
             picking._shopify_enqueue_fulfillment(self)
 
     def _shopify_on_shipment_delivered(self, delivery):
@@ -404,6 +408,13 @@ class IntegrationBackend(models.Model):
                     }
                 )
         if not by_order:
+            found = self._shopify_find_fulfillment(payload)
+            if found:
+                raise AlreadyDelivered(
+                    f"order {payload['order_id']} already has fulfillment "
+                    f"{found['id']} for these lines",
+                    found=found,
+                )
             raise PermanentError(
                 f"order {payload['order_id']} has no open fulfillment order line to fulfil"
             )
@@ -422,17 +433,59 @@ class IntegrationBackend(models.Model):
             "json": {"fulfillment": fulfillment},
         }
 
+    def _shopify_find_fulfillment(self, payload):
+        """The order's fulfillment that already ships ``payload``'s lines (its
+        tracking number, else every line in full), or None.
+
+        An earlier attempt whose POST went through but whose transaction was
+        rolled back left it there: it is adopted instead of failing.
+        """
+        response = self._shopify_request(
+            "GET", f"orders/{payload['order_id']}/fulfillments.json"
+        )
+        wanted = {
+            str(line["line_item_id"]): line["quantity"] for line in payload["lines"]
+        }
+        number = payload.get("tracking_number")
+        for fulfillment in (response.json() or {}).get("fulfillments") or ():
+            if fulfillment.get("status") in ("cancelled", "error", "failure"):
+                continue
+            if number:
+                if number == fulfillment.get("tracking_number") or number in (
+                    fulfillment.get("tracking_numbers") or ()
+                ):
+                    return fulfillment
+                continue
+            shipped = {
+                str(item.get("id")): item.get("quantity", 0)
+                for item in fulfillment.get("line_items") or ()
+            }
+            if all(shipped.get(key, 0) >= qty for key, qty in wanted.items()):
+                return fulfillment
+        return None
+
     def _outbox_handle_response(self, message, response):
         if not self._is_shopify():
             return super()._outbox_handle_response(message, response)
         if message.topic == "fulfillment/create":
             fulfillment = (response.json() or {}).get("fulfillment") or {}
-            picking = (
-                self.env["stock.picking"].browse(message.payload["picking_id"]).exists()
-            )
-            if picking and fulfillment.get("id"):
-                picking.shopify_fulfillment_id = str(fulfillment["id"])
+            self._shopify_store_fulfillment(message, fulfillment)
         return None
+
+    def _outbox_adopt_delivered(self, message, found):
+        if not self._is_shopify():
+            return super()._outbox_adopt_delivered(message, found)
+        if message.topic == "fulfillment/create":
+            self._shopify_store_fulfillment(message, found or {})
+        return None
+
+    def _shopify_store_fulfillment(self, message, fulfillment):
+        """Remember the Shopify fulfillment of the picking ``message`` ships."""
+        picking = (
+            self.env["stock.picking"].browse(message.payload["picking_id"]).exists()
+        )
+        if picking and fulfillment.get("id"):
+            picking.shopify_fulfillment_id = str(fulfillment["id"])
 
     def _outbox_throttle_delay(self, response):
         """Keep one call of headroom in Shopify's leaky bucket."""

@@ -9,7 +9,9 @@ class IntegrationEvent(models.Model):
             {
                 "key": "shopify.fulfillment",
                 "name": "Shopify: fulfil shipped orders",
-                "topics": ("picking.done",),
+                # a picking validated before its carrier gave the tracking
+                # number is fulfilled when it has it
+                "topics": ("picking.done", "picking.tracked"),
                 "model": "integration.backend",
                 "method": "_shopify_on_picking_done",
                 "backend_types": ("shopify",),

@@ -13,6 +13,7 @@ from odoo.addons.integration_core.tests.common import (
     make_product,
     make_retry_policy,
     make_tax,
+    receive,
 )
 from odoo.addons.integration_core.tests.common import process as process_message
 
@@ -82,16 +83,7 @@ class ShopifyCase(LocalServerMixin, TransactionCase):
     def deliver(self, topic, payload, event_id=None, process=True):
         """Store a delivery as the webhook route does, then run its job."""
         headers = self.headers_for(topic, payload, event_id)
-        backend = self.backend
-        message, created = backend._inbox_receive(
-            backend._get_topic(payload, headers),
-            payload,
-            backend._get_idempotency_key(payload, headers),
-            external_ref=backend._get_external_ref(payload, headers),
-            sequence_key=backend._get_sequence_key(payload, headers),
-            event_at=backend._get_event_at(payload, headers),
-            headers=headers,
-        )
+        message = receive(self.backend, payload, headers)
         if process and message.state in ("queued", "failed"):
             process_message(message)
         return message

@@ -3,7 +3,7 @@
 * :class:`ShopifySimulator`: a threaded HTTP server on 127.0.0.1 (port 0)
   speaking the Admin REST endpoints the connector uses - ``orders.json`` with
   ``Link`` pagination, ``orders/{id}/fulfillment_orders.json``,
-  ``fulfillments.json``, ``inventory_levels/set.json`` - behind Shopify's leaky
+  ``orders/{id}/fulfillments.json``, ``fulfillments.json``, ``inventory_levels/set.json`` - behind Shopify's leaky
   bucket: every answer carries ``X-Shopify-Shop-Api-Call-Limit`` and a call that
   finds the bucket full gets ``429`` with ``Retry-After``.
 * :class:`WebhookSender`: posts webhooks signed like Shopify
@@ -487,6 +487,19 @@ class ShopifySimulator:
             if not order:
                 return 404, {"errors": "Not Found"}, {}
             return 200, {"fulfillment_orders": order["_fulfillment_orders"]}, {}
+        if (
+            method == "GET"
+            and len(parts) == 3
+            and parts[0] == "orders"
+            and parts[2] == "fulfillments.json"
+        ):
+            with self.lock:
+                found = [
+                    record
+                    for record in self.fulfillments
+                    if record["order_id"] == int(parts[1])
+                ]
+            return 200, {"fulfillments": copy.deepcopy(found)}, {}
         if method == "POST" and path == "fulfillments.json":
             return self._create_fulfillment(body)
         if (
@@ -576,6 +589,7 @@ class ShopifySimulator:
                 {"errors": {"line_items_by_fulfillment_order": ["required"]}},
                 {},
             )
+        order_id, line_items = None, []
         with self.lock:
             for group in groups:
                 for order in self.orders.values():
@@ -584,18 +598,30 @@ class ShopifySimulator:
                             continue
                         if fo["status"] == "closed":
                             return 422, {"errors": "fulfillment order is closed"}, {}
+                        order_id = order["id"]
                         for wanted in group.get("fulfillment_order_line_items") or []:
                             for line in fo["line_items"]:
                                 if line["id"] == wanted["id"]:
                                     line["fulfillable_quantity"] -= wanted["quantity"]
+                                    line_items.append(
+                                        {
+                                            "id": line["line_item_id"],
+                                            "quantity": wanted["quantity"],
+                                        }
+                                    )
                         if all(
                             line["fulfillable_quantity"] <= 0
                             for line in fo["line_items"]
                         ):
                             fo["status"] = "closed"
+            tracking = fulfillment.get("tracking_info") or {}
             record = {
                 "id": next_id(),
+                "order_id": order_id,
                 "status": "success",
+                "tracking_number": tracking.get("number"),
+                "tracking_company": tracking.get("company"),
+                "line_items": line_items,
                 "tracking_info": fulfillment.get("tracking_info"),
                 "line_items_by_fulfillment_order": groups,
             }

@@ -1,4 +1,5 @@
 import time
+from unittest.mock import patch
 
 from odoo import fields
 from odoo.tests import tagged
@@ -73,6 +74,34 @@ class TestOutbound(ShopifyCase):
         fulfillment_order = self.shop.orders[payload["id"]]["_fulfillment_orders"][0]
         self.assertEqual(fulfillment_order["status"], "closed")
 
+    def test_fulfillment_whose_outcome_was_lost_is_adopted_not_sent_again(self):
+        """The POST went through, then the transaction rolled back (a
+        serialization failure): the retry finds the fulfillment in the shop
+        and ends sent, without a second POST and without a dead letter."""
+        payload = sim.order_payload([("SKU-A", 1, "20")], shipping=("Std", "5"))
+        self.shop.add_order(payload)
+        self.stock(self.products["SKU-A"], 5)
+        self.deliver("orders/create", payload)
+        picking = self.deliver_picking(self.order_of(payload))
+        message = self.outbox("fulfillment/create")
+        self.assertEqual(message._job_send(), "sent", message.last_error)
+        fulfillment_id = picking.shopify_fulfillment_id
+        # what the rolled back transaction forgot
+        message.write({"state": "pending", "attempt_count": 0})
+        picking.shopify_fulfillment_id = False
+        self.shop.requests.clear()
+        self.assertEqual(message._job_send(), "sent", message.last_error)
+        calls = [
+            (r["method"], r["path"].rsplit("/", 1)[-1]) for r in self.shop.requests
+        ]
+        self.assertEqual(
+            calls, [("GET", "fulfillment_orders.json"), ("GET", "fulfillments.json")]
+        )
+        self.assertEqual(len(self.shop.fulfillments), 1)
+        self.assertEqual(picking.shopify_fulfillment_id, fulfillment_id)
+        notes = " ".join(filter(None, message.attempt_ids.mapped("error")))
+        self.assertIn("already has fulfillment", notes)
+
     def bind(self, sku, item_id):
         return self.env["integration.shopify.product.binding"].create(
             {
@@ -101,10 +130,11 @@ class TestOutbound(ShopifyCase):
         self.adjust(self.products["SKU-A"], 7)
         self.adjust(self.products["SKU-A"], 12)
         self.adjust(self.products["SKU-B"], 3)  # not bound: nothing sent
+        # the waiting message took the second level in place
         messages = self.outbox("inventory/set")
-        self.assertEqual(messages.mapped("state"), ["superseded", "pending"])
-        self.assertEqual(messages[1].coalesce_key, f"inventory:900001:{LOCATION_ID}")
-        self.send_all(messages[1])
+        self.assertEqual(messages.mapped("state"), ["pending"])
+        self.assertEqual(messages.coalesce_key, f"inventory:900001:{LOCATION_ID}")
+        self.send_all(messages)
         self.assertEqual(self.shop.inventory_levels, {(900001, int(LOCATION_ID)): 12})
         self.assertEqual(len(self.shop.requests), 1)
 
@@ -211,6 +241,35 @@ class TestOutbound(ShopifyCase):
         delivery.action_replay()
         delivery._job_deliver()
         self.assertEqual(self.outbox("fulfillment/create"), fulfillment)
+
+    def test_fulfillment_waits_for_the_carrier_tracking_number(self):
+        """A carrier answering after the validation: the fulfillment goes on
+        ``picking.tracked``, with the number, once."""
+        payload = sim.order_payload([("SKU-A", 1, "20")])
+        self.shop.add_order(payload)
+        self.stock(self.products["SKU-A"], 5)
+        self.deliver("orders/create", payload)
+        Picking = self.registry["stock.picking"]
+        with patch.object(Picking, "_integration_awaits_tracking", return_value=True):
+            picking = self.deliver_picking(self.order_of(payload))
+        self.assertFalse(self.outbox("fulfillment/create"), "no number yet")
+        picking.carrier_tracking_ref = "9400111"
+        picking._publish_tracked()
+        deliver_events(picking)
+        message = self.outbox("fulfillment/create")
+        self.assertEqual(len(message), 1)
+        self.assertEqual(message.payload["tracking_number"], "9400111")
+        # picking.done delivered again (a replay) enqueues nothing more
+        done = self.env["integration.event.delivery"].search(
+            [
+                ("event_id.topic", "=", "picking.done"),
+                ("event_id.res_id", "=", picking.id),
+                ("subscriber", "=", "shopify.fulfillment"),
+            ]
+        )
+        done.action_replay()
+        done._job_deliver()
+        self.assertEqual(self.outbox("fulfillment/create"), message)
 
     def test_delivered_parcel_marks_the_fulfillment_delivered(self):
         payload = sim.order_payload([("SKU-A", 1, "20")])

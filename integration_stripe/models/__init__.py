@@ -1,6 +1,7 @@
 from . import integration_backend
 from . import integration_backend_inbound
 from . import integration_backend_outbound
+from . import integration_backend_reconcile
 from . import integration_payment_importer
 from . import integration_refund_importer
 from . import integration_inbox_message

@@ -13,7 +13,10 @@ Each hook handles the ``stripe`` type and leaves the others to ``super()``.
 
 from odoo import api, fields, models
 
-from odoo.addons.integration_core.exceptions import SignatureError
+from odoo.addons.integration_core.exceptions import (
+    SignatureError,
+    TransientHttpError,
+)
 from odoo.addons.integration_core.models.integration_backend import (
     set_connector_removed,
 )
@@ -28,6 +31,13 @@ STRIPE_API_URL = "https://api.stripe.com"
 # the version new endpoints are pinned to when this connector was written;
 # events are rendered in the endpoint's version, whatever the account's
 DEFAULT_API_VERSION = "2024-06-20"
+STRIPE_DEFAULTS = {
+    "api_base_url": STRIPE_API_URL,
+    "reconcile_enabled": True,
+    "reconcile_interval_hours": 1,
+    "reconcile_from_checkpoint": True,
+    "reconcile_auto_heal": True,
+}
 TOPIC_PRIORITIES = {
     "payment_intent.succeeded": 5,
     "charge.succeeded": 5,
@@ -133,9 +143,14 @@ class IntegrationBackend(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        for vals in vals_list:
-            if vals.get("backend_type") == "stripe":
-                vals.setdefault("api_base_url", STRIPE_API_URL)
+        vals_list = [
+            # lost events are pulled back hourly by the core's scheduled
+            # reconciliation (``integration_backend_reconcile.py``)
+            dict(STRIPE_DEFAULTS, **vals)
+            if vals.get("backend_type") == "stripe"
+            else vals
+            for vals in vals_list
+        ]
         return super().create(vals_list)
 
     def _is_stripe(self):
@@ -225,6 +240,39 @@ class IntegrationBackend(models.Model):
             method, path, params=params, headers=self._stripe_headers()
         )
         return response.json() or {}
+
+    def _stripe_list(self, path, params):
+        """Every item of a Stripe list, page after page (``starting_after`` the
+        last id while ``has_more``), in Stripe's order."""
+        items = []
+        while True:
+            page = self._stripe_list_page(path, params)
+            data = page.get("data") or []
+            items += data
+            if not page.get("has_more") or not data:
+                return items
+            params = dict(params, starting_after=data[-1]["id"])
+
+    def _stripe_list_throttle_retries(self):
+        """How many 429s in a row one list page may meet before it fails (each
+        retry first waits the ``Retry-After`` the backend holds, within the
+        backend's maximum wait)."""
+        return 3
+
+    def _stripe_list_page(self, path, params):
+        """One page of a list; a 429 waits the backend's hold and asks again.
+
+        :raises TransientHttpError: network, 5xx, or 429 more times in a row
+            than :meth:`_stripe_list_throttle_retries`
+        """
+        retries = self._stripe_list_throttle_retries()
+        while True:
+            try:
+                return self._stripe_request("GET", path, params=params)
+            except TransientHttpError as err:
+                if not err.throttled or retries <= 0:
+                    raise
+                retries -= 1
 
     def action_stripe_check_api_key(self):
         """``GET /v1/balance`` with the secret key: says whether Stripe takes it."""

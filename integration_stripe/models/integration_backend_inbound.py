@@ -231,12 +231,7 @@ class IntegrationBackend(models.Model):
     def _stripe_payout_transactions(self, payout_id):
         """Every balance transaction of a payout, page after page
         (``starting_after`` the last id while ``has_more``)."""
-        params = {"payout": payout_id, "limit": self._stripe_payout_page_size()}
-        transactions = []
-        while True:
-            page = self._stripe_request("GET", "v1/balance_transactions", params=params)
-            data = page.get("data") or []
-            transactions += data
-            if not page.get("has_more") or not data:
-                return transactions
-            params = dict(params, starting_after=data[-1]["id"])
+        return self._stripe_list(
+            "v1/balance_transactions",
+            {"payout": payout_id, "limit": self._stripe_payout_page_size()},
+        )

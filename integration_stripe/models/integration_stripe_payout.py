@@ -107,6 +107,10 @@ class IntegrationStripePayout(models.Model):
         self.line_ids = [
             fields.Command.create(self._prepare_line(backend, txn)) for txn in paid_out
         ]
+        # the payout of one order's payments joins that order's flow
+        payments = self._paid_out_payments(backend, paid_out)
+        if len(set(payments.mapped("integration_correlation_id"))) == 1:
+            importer = importer._adopt_correlation(payments)
         outbound, inbound = importer._book_internal_transfer(
             backend.stripe_journal_id,
             backend.stripe_payout_journal_id,
@@ -131,6 +135,19 @@ class IntegrationStripePayout(models.Model):
             amount=f"{values['amount']}",
             currency=currency.name,
         )
+
+    def _paid_out_payments(self, backend, transactions):
+        """The ``account.payment`` records of the charges paid out (their
+        bindings are named after the charge)."""
+        sources = [txn["source"] for txn in transactions if txn["source"]]
+        bindings = self.env["integration.binding"].search(
+            [
+                ("backend_id", "=", backend.id),
+                ("res_model", "=", "account.payment"),
+                ("external_name", "in", sources),
+            ]
+        )
+        return self.env["account.payment"].browse(bindings.mapped("res_id")).exists()
 
     def _prepare_line(self, backend, txn):
         return {

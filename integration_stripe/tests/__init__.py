@@ -5,6 +5,7 @@ from . import test_outbound
 from . import test_payment_stripe
 from . import test_payments
 from . import test_payouts
+from . import test_reconcile
 from . import test_refunds_disputes
 from . import test_signature
 from . import test_simulator

@@ -11,6 +11,7 @@ from odoo.addons.integration_core.tests.common import (
     LocalServerMixin,
     make_backend,
     make_retry_policy,
+    receive,
 )
 from odoo.addons.integration_core.tests.common import process as process_message
 
@@ -131,16 +132,7 @@ class StripeCase(LocalServerMixin, TransactionCase):
         body = json.dumps(event).encode()
         headers = {"stripe-signature": sim.sign(secrets or [WEBHOOK_SECRET], body)}
         backend._verify_signature(body, headers)
-        payload = json.loads(body)
-        message, _created = backend._inbox_receive(
-            backend._get_topic(payload, headers),
-            payload,
-            backend._get_idempotency_key(payload, headers),
-            external_ref=backend._get_external_ref(payload, headers),
-            sequence_key=backend._get_sequence_key(payload, headers),
-            event_at=backend._get_event_at(payload, headers),
-            headers=headers,
-        )
+        message = receive(backend, json.loads(body), headers)
         if process and message.state in ("queued", "failed"):
             process_message(message)
         return message

@@ -2,13 +2,16 @@
 
 * :class:`StripeSimulator`: Stripe's API on 127.0.0.1 (port 0), on
   ``integration_core/tests/http_server.py``: ``GET /v1/balance``,
-  ``GET /v1/charges/{id}``, ``GET /v1/balance_transactions`` (``payout``
-  filter, ``limit`` and ``starting_after`` pagination), ``GET
+  ``GET /v1/charges/{id}``, ``GET /v1/events`` (the events :meth:`event`
+  rendered, newest first: ``created[gte|gt|lte|lt]``, ``type``, ``types[]``),
+  ``GET /v1/balance_transactions`` (``payout`` filter; lists take ``limit``
+  and ``starting_after`` and answer ``has_more``), ``GET
   /v1/balance_transactions/{id}`` (404 while :meth:`hold_balance_transactions`
   holds them: "not yet available"), ``POST /v1/refunds`` (form-encoded, with
   Stripe's idempotency: the same ``Idempotency-Key`` and body replay the first
-  answer, the same key with another body is a 400), and 429 with
-  ``Retry-After`` on demand (:meth:`throttle`). It creates the objects
+  answer, the same key with another body is a 400), 429 with
+  ``Retry-After`` on demand (:meth:`throttle`) and an outage (503 to every
+  call between :meth:`go_down` and :meth:`come_back`). It creates the objects
   (PaymentIntents, charges, refunds, disputes, payouts and their balance
   transactions) and renders their events.
 * :class:`WebhookSender`: posts events signed like Stripe (one ``v1`` per
@@ -29,6 +32,7 @@ import random
 import threading
 import time
 from decimal import Decimal
+from fnmatch import fnmatchcase
 from urllib.parse import parse_qs, urlsplit
 
 import requests
@@ -100,7 +104,9 @@ class StripeSimulator:
         self.balance_transactions = {}
         self.held_transactions = set()
         self.idempotency = {}
+        self.events = []
         self.throttled = 0
+        self.down = False
         self.server = LocalHttpServer(responder=self._respond)
         self.clock = int(time.time())
 
@@ -156,6 +162,13 @@ class StripeSimulator:
         for reply in list(self.server.replies)[-count:]:
             reply.headers["Retry-After"] = str(retry_after)
         self.throttled += count
+
+    def go_down(self):
+        """Answer 503 to every API call (recorded) until :meth:`come_back`."""
+        self.down = True
+
+    def come_back(self):
+        self.down = False
 
     # -- objects -------------------------------------------------------------------
     def _balance_transaction(self, source, amount, fee, currency, kind, category):
@@ -400,8 +413,9 @@ class StripeSimulator:
 
     # -- events --------------------------------------------------------------------
     def event(self, event_type, obj, created=None):
-        """The event Stripe sends for ``obj`` (a snapshot of it now)."""
-        return {
+        """The event Stripe sends for ``obj`` (a snapshot of it now), kept for
+        ``GET /v1/events``."""
+        event = {
             "id": new_id("evt"),
             "object": "event",
             "api_version": API_VERSION,
@@ -412,19 +426,27 @@ class StripeSimulator:
             "request": {"id": new_id("req"), "idempotency_key": None},
             "data": {"object": copy.deepcopy(obj)},
         }
+        with self.lock:
+            self.events.append(event)
+        return copy.deepcopy(event)
 
     # -- API -----------------------------------------------------------------------
     def _respond(self, request):
+        if self.down:
+            return stripe_error(503, "api_error", "Stripe is unavailable")
         if request.headers.get("Authorization") != f"Bearer {self.api_key}":
             return stripe_error(
                 401, "invalid_request_error", "Invalid API Key provided: sk_***"
             )
         parts = urlsplit(request.path)
-        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        lists = parse_qs(parts.query)
+        query = {k: v[-1] for k, v in lists.items()}
         path = parts.path.rstrip("/")
         with self.lock:
             if request.method == "GET" and path == "/v1/balance":
                 return Reply(200, self._balance())
+            if request.method == "GET" and path == "/v1/events":
+                return self._list_events(query, lists.get("types[]"))
             if request.method == "GET" and path == "/v1/balance_transactions":
                 return self._list_transactions(query)
             if request.method == "GET" and path.startswith("/v1/balance_transactions/"):
@@ -465,14 +487,50 @@ class StripeSimulator:
         }
 
     def _list_transactions(self, query):
-        limit = max(1, min(int(query.get("limit", 10)), 100))
         txns = sorted(
             self.balance_transactions.values(), key=lambda t: t["id"], reverse=True
         )
         if query.get("payout"):
             txns = [t for t in txns if t["payout"] == query["payout"]]
+        return self._list_page("/v1/balance_transactions", txns, query)
+
+    def _list_events(self, query, types=None):
+        """Stripe's event list: newest first, ``created[gte|gt|lte|lt]``,
+        ``type`` (a ``*`` wildcard allowed) or ``types[]`` (at most 20),
+        ``limit`` (1 to 100, default 10), ``starting_after``."""
+        if types and len(types) > 20:
+            return stripe_error(
+                400, "invalid_request_error", "types: at most 20 event types"
+            )
+        bounds = {
+            op: int(query[f"created[{op}]"])
+            for op in ("gte", "gt", "lte", "lt")
+            if f"created[{op}]" in query
+        }
+        compare = {
+            "gte": lambda c, v: c >= v,
+            "gt": lambda c, v: c > v,
+            "lte": lambda c, v: c <= v,
+            "lt": lambda c, v: c < v,
+        }
+        wanted = query.get("type")
+        events = [
+            event
+            for event in self.events
+            if all(compare[op](event["created"], v) for op, v in bounds.items())
+            and (not types or event["type"] in types)
+            and (not wanted or fnmatchcase(event["type"], wanted))
+        ]
+        # newest first; events of one second in the reverse of their creation
+        events.sort(key=lambda event: event["created"])
+        events.reverse()
+        return self._list_page("/v1/events", events, query)
+
+    def _list_page(self, url, items, query):
+        """One page of ``items`` (already in list order) after ``starting_after``."""
+        limit = max(1, min(int(query.get("limit", 10)), 100))
         if query.get("starting_after"):
-            ids = [t["id"] for t in txns]
+            ids = [item["id"] for item in items]
             if query["starting_after"] not in ids:
                 return stripe_error(
                     400,
@@ -480,15 +538,14 @@ class StripeSimulator:
                     "Invalid starting_after",
                     "resource_missing",
                 )
-            txns = txns[ids.index(query["starting_after"]) + 1 :]
-        page = txns[:limit]
+            items = items[ids.index(query["starting_after"]) + 1 :]
         return Reply(
             200,
             {
                 "object": "list",
-                "url": "/v1/balance_transactions",
-                "has_more": len(txns) > limit,
-                "data": copy.deepcopy(page),
+                "url": url,
+                "has_more": len(items) > limit,
+                "data": copy.deepcopy(items[:limit]),
             },
         )
 

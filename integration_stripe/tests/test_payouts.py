@@ -75,6 +75,47 @@ class TestPayouts(StripeCase):
             )
         )
 
+    def test_payout_of_one_order_joins_its_flow(self):
+        """The payment of an order joins the order's correlation id, and so
+        does the transfer of a payout of that payment alone; a payout of
+        several orders keeps an id of its own."""
+        flows = []
+        for amount in ("30.00", "20.00"):
+            order = self.make_order(float(amount))
+            order.integration_correlation_id = f"order-flow-{amount}"
+            flows.append(order.integration_correlation_id)
+            intent = self.sim.create_payment(
+                amount, metadata={"odoo_order": order.name}
+            )
+            self.deliver(self.sim.event("payment_intent.succeeded", intent))
+            payment = self.payment_of(intent)
+            self.assertEqual(payment.integration_correlation_id, flows[-1])
+            charge = self.sim.charge_of(intent)
+            payout = self.sim.create_payout(txn_ids=[charge["balance_transaction"]])
+            message = self.deliver(self.sim.event("payout.paid", payout))
+            self.run_pending()
+            record = self.record_of("integration.stripe.payout", payout["id"])
+            transfer = record.transfer_payment_id + record.bank_payment_id
+            self.assertEqual(
+                set(transfer.mapped("integration_correlation_id")), {flows[-1]}
+            )
+            self.assertEqual(message.correlation_id, flows[-1])
+        payments = self.env["account.payment"]
+        for amount in ("5.00", "6.00"):
+            intent = self.sim.create_payment(amount)
+            self.deliver(self.sim.event("payment_intent.succeeded", intent))
+            payments |= self.payment_of(intent)
+        self.run_pending()
+        payout = self.sim.create_payout()
+        message = self.deliver(self.sim.event("payout.paid", payout))
+        self.run_pending()
+        record = self.record_of("integration.stripe.payout", payout["id"])
+        self.assertEqual(len(set(payments.mapped("integration_correlation_id"))), 2)
+        self.assertEqual(
+            record.transfer_payment_id.integration_correlation_id,
+            message.correlation_id,
+        )
+
     def test_payout_paginates_balance_transactions(self):
         for _i in range(3):
             intent = self.sim.create_payment("1.00")

@@ -94,6 +94,32 @@ class TestRefunds(StripeCase):
         self.assertEqual(message.state, "done", message.last_error)
         self.assertEqual(self.balance(self.stripe_account()), 50.0 - self.fees())
 
+    def test_refund_before_the_orders_invoice_waits_for_it(self):
+        # paid before it is invoiced (on delivery): the payment waits on the order
+        self.backend.stripe_invoice_policy = "leave"
+        order = self.make_order(80.0)
+        intent = self.sim.create_payment("80.00", metadata={"odoo_order": order.name})
+        self.deliver(self.sim.event("payment_intent.succeeded", intent))
+        payment = self.payment_of(intent)
+        self.assertEqual(payment.integration_sale_order_id, order)
+        refund = self.sim.create_refund(intent, "20.00")
+        message = self.deliver(self.sim.event("refund.created", refund))
+        self.assertEqual(message.state, "failed")
+        self.assertIn(
+            f"the invoice of {order.name} is not posted yet", message.last_error
+        )
+        self.assertFalse(self.payment_of(refund))
+        invoice = order._create_invoices()
+        invoice.action_post()
+        self.env["integration.payment.importer"]._match_order_payments(order, invoice)
+        self.run_pending()
+        self.assertEqual(message.state, "done", message.last_error)
+        note = self.env["account.move"].search([("reversed_entry_id", "=", invoice.id)])
+        self.assertEqual((len(note), note.amount_total), (1, 20.0))
+        self.assertEqual(note.payment_state, "paid")
+        self.assertFalse(self.payment_of(refund).integration_to_match)
+        self.assertEqual(invoice.payment_state, "paid")
+
     def fees(self):
         return self.balance(self.fee_account)
 

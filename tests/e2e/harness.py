@@ -136,8 +136,17 @@ def copy_database(template, db):
 def install_database(db, modules, log_path, demo=False):
     """(Re)create ``db`` with ``modules`` installed.
 
+    Where ``INTEGRATION_E2E_TEMPLATE`` names a database with every one of
+    ``modules`` installed and no demo data (``setup/test`` makes one from its
+    test database before the tests start), ``db`` is a copy of it: seconds
+    instead of minutes.
+
     :raises HarnessError: the install failed; the end of its log is in the message
     """
+    template = os.environ.get("INTEGRATION_E2E_TEMPLATE")
+    if template and not demo and _has_modules(template, modules.split(",")):
+        copy_database(template, db)
+        return
     drop_database(db)
     cmd = [ODOO_BIN, "-c", CONF, "-d", db, "-i", modules]
     cmd += ["--stop-after-init", "--no-http", "--log-level=warn"]
@@ -149,6 +158,19 @@ def install_database(db, modules, log_path, demo=False):
         with open(log_path, encoding="utf-8") as log:
             tail = "".join(log.readlines()[-30:])
         raise HarnessError(f"installing {modules} into {db} failed:\n{tail}")
+
+
+def _has_modules(db, modules):
+    try:
+        rows = query(
+            db,
+            "SELECT count(*) FROM ir_module_module "
+            "WHERE name = ANY(%s) AND state = 'installed'",
+            (list(modules),),
+        )
+    except psycopg2.Error:
+        return False
+    return rows[0][0] == len(set(modules))
 
 
 _CONFIGURED = False

@@ -46,6 +46,7 @@ def seed(db, urls, invoice_on_delivery=True):
         company = env.company
         if company.name in ("YourCompany", "My Company"):
             company.name = "Demo Distributor"
+        _seed_accounting(env, company)
         warehouse = env["stock.warehouse"].search(
             [("company_id", "=", company.id)], limit=1
         )
@@ -90,6 +91,15 @@ def _find_backend(env, system):
             limit=1,
         )
     )
+
+
+def _seed_accounting(env, company):
+    """The generic chart of accounts, when the company has none yet (payments
+    need outstanding accounts, invoices income and receivable accounts)."""
+    if not company.chart_template:
+        env["account.chart.template"].try_loading(
+            "generic_coa", company, install_demo=False
+        )
 
 
 def _seed_products(env, warehouse):
@@ -241,3 +251,30 @@ def _seed_carrier(env, carrier, warehouse, products, backends, invoice_on_delive
             }
         )
     return carrier
+
+
+FAST_RETRIES = {
+    "name": "Scenario retries (1 s growing to 5 s)",
+    # a wait lasts up to 4x the attempts: a refund may wait for its invoice
+    # through the whole shipping of a scenario
+    "max_attempts": 20,
+    "initial_delay": 1,
+    "backoff_factor": 1.5,
+    "max_delay": 5,
+    "jitter": 0.0,
+}
+
+
+def use_fast_retries(db):
+    """Give every backend of ``db`` a retry policy of seconds instead of the
+    default's minutes, so that what waits for something (a payment for its
+    order, a fulfillment event for its fulfillment) follows within a scenario."""
+    with harness.environment(db) as env:
+        Policy = env["integration.retry.policy"]
+        policy = Policy.search(
+            [("name", "=", FAST_RETRIES["name"])], limit=1
+        ) or Policy.create(FAST_RETRIES)
+        env["integration.backend"].with_context(active_test=False).search([]).write(
+            {"retry_policy_id": policy.id}
+        )
+        return policy.id
