@@ -16,7 +16,6 @@ import json
 import logging
 import os
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -35,9 +34,8 @@ _logger = logging.getLogger(__name__)
 
 
 def report(line, *args):
-    """The figure a test checks: in the log, and on stdout for ``pytest -s``."""
-    _logger.info(line, *args)
-    sys.stdout.write(f"{line % args}\n")
+    """The figure a test checks: in the log and in the test output."""
+    harness.report(line % args)
 
 
 JOB_MODELS = (

@@ -15,6 +15,8 @@ import tempfile
 import uuid
 from pathlib import Path
 
+from .e2e import harness
+
 # tests/ is collected through .build/addons/integration_suite, a symlink to the root
 ROOT = Path(__file__).resolve().parents[1]
 _logger = logging.getLogger(__name__)
@@ -73,6 +75,22 @@ def test_demo_runs_a_peak_and_loses_nothing():
         assert run.returncode == 0, run.stderr[-4000:] or run.stdout[-4000:]
         with open(os.path.join(output, "summary.json"), encoding="utf-8") as handle:
             summary = json.load(handle)
+        harness.report(
+            "demo --orders 50: "
+            + ", ".join(
+                f"{key} {summary.get(key)}"
+                for key in (
+                    "orders_sent",
+                    "sale_orders",
+                    "payments",
+                    "deliveries",
+                    "invoices",
+                    "bad_requests_refused",
+                    "lost",
+                    "doubled",
+                )
+            )
+        )
         assert summary["settled"], summary
         assert summary["lost"] == 0, summary
         assert summary["doubled"] == 0, summary

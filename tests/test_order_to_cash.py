@@ -30,6 +30,8 @@ from pathlib import Path
 
 import pytest
 
+from .e2e import harness
+
 # tests/ is collected through .build/addons/integration_suite, a symlink to the root
 ROOT = Path(__file__).resolve().parents[1]
 PROGRAM = ROOT / "tests" / "e2e" / "order_to_cash.py"
@@ -54,8 +56,7 @@ def _program(*args, timeout=600):
 
 def _report(text):
     """A figure of the run, in the test output and the log."""
-    _logger.info("%s", text)
-    sys.stdout.write(text + "\n")
+    harness.report(text)
 
 
 def _drop(db):
@@ -98,12 +99,14 @@ def o2c():
             log.seek(0)
             output = log.read()
             log.close()
-            _report(f"order_to_cash run {mode}:\n{output[-3000:]}")
+            _logger.info("order_to_cash run %s:\n%s", mode, output[-3000:])
             if status:
+                _report(f"order_to_cash run {mode}: FAILED (exit {status})")
                 dumps[mode] = {"failure": output[-6000:]}
                 continue
             with open(out, encoding="utf-8") as handle:
                 dumps[mode] = json.load(handle)
+            _report(f"order_to_cash run {mode}: {json.dumps(dumps[mode]['run'])}")
         _report(f"order_to_cash: 3 runs at once in {time.monotonic() - started:.1f} s")
         yield dumps
     finally:

@@ -8,6 +8,7 @@ Everything stays on 127.0.0.1.
 """
 
 import contextlib
+import logging
 import os
 import signal
 import socket
@@ -333,6 +334,17 @@ def queue_depth(db):
         "SELECT count(*) FROM queue_job WHERE state IN %s",
         (PENDING_JOB_STATES,),
     )[0][0]
+
+
+def report(text):
+    """A figure an end-to-end test checks: in the log, and in the file named by
+    ``INTEGRATION_E2E_REPORT``, which ``setup/test`` prints after the tests
+    (pytest keeps a passing test's own output to itself)."""
+    logging.getLogger("integration.e2e").info("%s", text)
+    path = os.environ.get("INTEGRATION_E2E_REPORT")
+    if path:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(text + "\n")
 
 
 def wait_until(predicate, timeout=120, interval=0.3, what="the condition"):
