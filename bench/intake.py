@@ -16,10 +16,10 @@ Usage: .venv/bin/python bench/intake.py [--seconds 15] [--rounds 3] [--clients 4
 
 import argparse
 import base64
-import http.client
 import json
 import multiprocessing
 import os
+import socket
 import sys
 import time
 import uuid
@@ -38,61 +38,95 @@ def sign(secret_bytes, msg_id, timestamp, body):
     return "v1," + base64.b64encode(digest).decode()
 
 
-def client(base_url, mode, path, secret, seconds, queue):
+def build_request(mode, path, key, host):
+    """The bytes of one request: built before the clock starts, so that the
+    senders, which share the cores with the server, cost the same per request
+    on both routes and only the server's work differs."""
+    if mode == "health":
+        return (
+            f"GET /web/health HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        ).encode()
+    msg_id = f"msg_{uuid.uuid4().hex}"
+    stamp = str(int(time.time()))
+    body = json.dumps(
+        {
+            "type": "integration.ping",
+            "timestamp": stamp,
+            "data": {"id": msg_id, "qty": 3, "sku": "BENCH-1"},
+        }
+    ).encode()
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n"
+        "Content-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        f"webhook-id: {msg_id}\r\nwebhook-timestamp: {stamp}\r\n"
+        f"webhook-signature: {sign(key, msg_id, stamp, body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+def send(host, port, request):
+    """Send one request on a fresh connection; its status once the whole answer
+    (by its Content-Length) is read."""
+    with socket.create_connection((host, port), timeout=30) as conn:
+        conn.sendall(request)
+        received = b""
+        while b"\r\n\r\n" not in received:
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            received += chunk
+        head, _, body = received.partition(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        while len(body) < length:
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            body += chunk
+    return int(head.split(b" ", 2)[1])
+
+
+def client(base_url, mode, path, secret, seconds, queue, barrier, prepared=3000):
     """One sender: sequential requests on fresh connections until the time is up."""
     host, port = base_url.removeprefix("http://").split(":")
     key = base64.b64decode(secret.removeprefix("whsec_"))
+    requests = [build_request(mode, path, key, host) for _ in range(prepared)]
     latencies, statuses = [], {}
-    deadline = time.monotonic() + seconds
+    barrier.wait()  # every sender has its requests ready
+    started = time.monotonic()
+    deadline = started + seconds
     while time.monotonic() < deadline:
-        conn = http.client.HTTPConnection(host, int(port), timeout=30)
-        if mode == "health":
-            start = time.perf_counter()
-            conn.request("GET", "/web/health")
-        else:
-            msg_id = f"msg_{uuid.uuid4().hex}"
-            stamp = str(int(time.time()))
-            body = json.dumps(
-                {
-                    "type": "integration.ping",
-                    "timestamp": stamp,
-                    "data": {"id": msg_id, "qty": 3, "sku": "BENCH-1"},
-                }
-            ).encode()
-            headers = {
-                "Content-Type": "application/json",
-                "webhook-id": msg_id,
-                "webhook-timestamp": stamp,
-                "webhook-signature": sign(key, msg_id, stamp, body),
-            }
-            start = time.perf_counter()
-            conn.request("POST", path, body=body, headers=headers)
-        response = conn.getresponse()
-        response.read()
+        request = requests.pop() if requests else build_request(mode, path, key, host)
+        start = time.perf_counter()
+        status = send(host, int(port), request)
         latencies.append(time.perf_counter() - start)
-        statuses[response.status] = statuses.get(response.status, 0) + 1
-        conn.close()
-    queue.put((latencies, statuses))
+        statuses[status] = statuses.get(status, 0) + 1
+    queue.put((latencies, statuses, time.monotonic() - started))
 
 
 def load(base_url, mode, path, secret, seconds, clients):
     queue = multiprocessing.Queue()
+    barrier = multiprocessing.Barrier(clients)
     procs = [
         multiprocessing.Process(
-            target=client, args=(base_url, mode, path, secret, seconds, queue)
+            target=client, args=(base_url, mode, path, secret, seconds, queue, barrier)
         )
         for _ in range(clients)
     ]
-    start = time.monotonic()
     for proc in procs:
         proc.start()
     results = [queue.get(timeout=seconds + 120) for _ in procs]
     for proc in procs:
         proc.join(30)
-    elapsed = time.monotonic() - start
-    latencies = sorted(lat for lats, _ in results for lat in lats)
+    # the senders' own windows: preparing the requests is not measured
+    elapsed = max(window for _, _, window in results)
+    latencies = sorted(lat for lats, _, _ in results for lat in lats)
     statuses = {}
-    for _, counts in results:
+    for _, counts, _ in results:
         for status, count in counts.items():
             statuses[status] = statuses.get(status, 0) + count
     return elapsed, latencies, statuses

@@ -28,17 +28,18 @@ import common  # noqa: E402
 
 BATCH = 100
 WORKERS = 2
-# A key goes out at most once per COALESCE_DELAY (plus its send), so the calls
-# are about keys x production time / (COALESCE_DELAY + send) once the workers
-# keep up: 10,000 updates over 100 keys stay under 1,000 calls (the target) only
-# while the producer enqueues them in about 20 s. A waiting message takes each
-# newer value in place (one UPDATE, no new row, job or supersede): 4.1 queries
-# an update instead of 13.4 for create + supersede + job cancel, and 62-190
-# updates/s instead of 20-28/s, measured side by side (3,000 updates, producer
-# alone) on a 2-core machine with a load average of 6-9. On a busy machine the
-# producer is slower, the workers too, and the count grows with its time
-# (1,770-1,975 calls with a load average near 9), not with the coalescing.
+# With a fixed window a key goes out once per COALESCE_DELAY (plus its send), so
+# the calls grew with the production time: keys x production time / window, under
+# 1,000 only while the producer enqueued the 10,000 updates in about 20 s (732
+# calls on a quiet machine, 1,770-3,104 on a loaded one, where the producer is
+# slower). A key that keeps changing now waits twice as long each burst, up to
+# COALESCE_MAX_DELAY (backend field coalesce_max_delay): about
+# log2(max / delay) + production time / max calls a key, whatever the load. A
+# waiting message takes each newer value in place (one UPDATE, no new row, job or
+# supersede): 4.1 queries an update instead of 13.4 for create + supersede + job
+# cancel.
 COALESCE_DELAY = 2
+COALESCE_MAX_DELAY = 16
 
 
 def run_scenario(registry, updates, keys, coalesce, seed):
@@ -63,6 +64,8 @@ def run_scenario(registry, updates, keys, coalesce, seed):
                     "api_base_url": server.url,
                     # a SKU's updates within 2 s leave in one call
                     "coalesce_delay": COALESCE_DELAY if coalesce else 0,
+                    # a SKU that keeps changing waits up to 16 s
+                    "coalesce_max_delay": COALESCE_MAX_DELAY if coalesce else 0,
                     # a job per message is created as in production; the workers
                     # below play queue_job, so keep the real runner off this channel
                     "outbound_channel": f"root.bench_outbound_{uuid.uuid4().hex[:6]}",

@@ -64,7 +64,16 @@ class IntegrationBackend(models.Model):
         help="Seconds a message with a coalesce key waits before it is sent, so a "
         "burst of updates for one key (a SKU's stock level) ends in one call with "
         "the latest value. Later updates keep the first one's send time, so no "
-        "update waits longer than this (0 = send at once).",
+        "update waits longer than this, unless the key keeps changing and Coalesce "
+        "Delay Ceiling is set (0 = send at once).",
+    )
+    coalesce_max_delay = fields.Integer(
+        string="Coalesce Delay Ceiling",
+        help="Seconds a key that keeps changing may wait at most: each burst of it "
+        "that starts within one wait after its last send waits twice as long as "
+        "that one, up to this; a key quiet for longer starts again at the coalesce "
+        "delay. Fewer calls for hot keys, at the cost of their freshness (0 or "
+        "less than the coalesce delay = always the coalesce delay).",
     )
     circuit_failure_threshold = fields.Integer(
         default=5,

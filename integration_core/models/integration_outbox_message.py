@@ -81,6 +81,12 @@ class IntegrationOutboxMessage(models.Model):
     response_status = fields.Integer(readonly=True, copy=False)
     response_body = fields.Text(readonly=True, copy=False)
     sent_at = fields.Datetime(readonly=True, copy=False)
+    coalesce_window = fields.Integer(
+        readonly=True,
+        copy=False,
+        help="Seconds the burst of this message's coalesce key waited for newer "
+        "values before going out.",
+    )
     attempt_ids = fields.One2many(
         "integration.message.attempt", "outbox_message_id", readonly=True
     )
@@ -144,7 +150,15 @@ class IntegrationOutboxMessage(models.Model):
             waiting = older.sorted("id")[-1]
             if not idempotency_key and waiting._can_update_in_place(topic):
                 return waiting._update_in_place(backend, values, older - waiting)
-        eta = self._coalesce_eta(backend, older) if older is not None else None
+        eta = None
+        if older is not None:
+            # a burst keeps its window; a new one gets the key's next
+            values["coalesce_window"] = (
+                max(older.mapped("coalesce_window"))
+                if older
+                else self._coalesce_window(backend, coalesce_key)
+            )
+            eta = self._coalesce_eta(backend, older, values["coalesce_window"])
         values["next_attempt_at"] = eta or False
         message = self.sudo().create(values)
         if older:
@@ -188,14 +202,41 @@ class IntegrationOutboxMessage(models.Model):
         return self.with_env(self.env)
 
     @api.model
-    def _coalesce_eta(self, backend, older_pending):
-        """When a coalescible message goes out: after the backend's coalesce delay,
-        counted from the first message of the burst it takes over."""
-        delay = backend.coalesce_delay
-        if not delay:
+    def _coalesce_eta(self, backend, older_pending, window=None):
+        """When a coalescible message goes out: when the burst it takes over goes
+        out (the first send time of a burst holds), else ``window`` seconds (by
+        default the backend's coalesce delay) from now."""
+        if not backend.coalesce_delay:
             return None
         waiting = [eta for eta in older_pending.mapped("next_attempt_at") if eta]
-        return min(waiting, default=fields.Datetime.now() + timedelta(seconds=delay))
+        seconds = window or backend.coalesce_delay
+        return min(waiting, default=fields.Datetime.now() + timedelta(seconds=seconds))
+
+    @api.model
+    def _coalesce_window(self, backend, coalesce_key):
+        """Seconds a new burst of ``coalesce_key`` waits for newer values: the
+        backend's coalesce delay, doubled over the key's last burst while the key
+        keeps changing (a value within one window after the last send), up to the
+        backend's ``coalesce_max_delay``. A key that changes all the time then
+        costs one call per ``coalesce_max_delay`` instead of one per delay."""
+        delay = backend.coalesce_delay
+        ceiling = backend.coalesce_max_delay
+        if not delay or ceiling <= delay:
+            return delay
+        self.flush_model(["coalesce_window", "sent_at", "state"])
+        self.env.cr.execute(
+            """SELECT coalesce_window, sent_at FROM integration_outbox_message
+               WHERE backend_id = %s AND coalesce_key = %s AND state = 'sent'
+               ORDER BY id DESC LIMIT 1""",
+            (backend.id, coalesce_key),
+        )
+        last = self.env.cr.fetchone()
+        if not last or not last[1]:
+            return delay
+        last_window = max(last[0] or 0, delay)
+        if fields.Datetime.now() - last[1] > timedelta(seconds=last_window):
+            return delay  # the key went quiet: back to the shortest wait
+        return min(2 * last_window, ceiling)
 
     @api.model
     def _lock_coalescible(self, backend, coalesce_key):
@@ -204,11 +245,18 @@ class IntegrationOutboxMessage(models.Model):
         out: it goes out, and the new one after it."""
         self.flush_model()
         # the fields the coalescing reads come with the lock: no second SELECT
-        names = ("state", "attempt_count", "topic", "next_attempt_at")
+        names = (
+            "state",
+            "attempt_count",
+            "topic",
+            "next_attempt_at",
+            "coalesce_window",
+        )
         try:
             with expected_sql_failure(), self.env.cr.savepoint(flush=False):
                 self.env.cr.execute(
-                    """SELECT id, state, attempt_count, topic, next_attempt_at
+                    """SELECT id, state, attempt_count, topic, next_attempt_at,
+                              coalesce_window
                        FROM integration_outbox_message
                        WHERE backend_id = %s AND coalesce_key = %s
                          AND state IN ('pending', 'failed')

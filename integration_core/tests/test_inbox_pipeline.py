@@ -666,6 +666,44 @@ class TestOutboxCrons(IntegrationCase):
         unkeyed = self.enqueue("s4")
         self.assertFalse(unkeyed.next_attempt_at, "only coalescible messages wait")
 
+    def test_coalesce_window_grows_while_key_keeps_changing(self):
+        self.backend.write({"coalesce_delay": 5, "coalesce_max_delay": 15})
+
+        bursts = iter(range(100))
+
+        def burst_after_send(key, sent_ago):
+            message = self.enqueue(f"{key}-{next(bursts)}", coalesce_key=key)
+            window = message.coalesce_window
+            message.write({"state": "sent", "sent_at": self.ago(seconds=sent_ago)})
+            return window, message
+
+        before = fields.Datetime.now()
+        windows = [burst_after_send("sku-hot", sent_ago=1)[0] for _ in range(4)]
+        self.assertEqual(windows, [5, 10, 15, 15], "doubled, up to the ceiling")
+        waiting = self.enqueue("hot-last", coalesce_key="sku-hot")
+        self.assertAlmostEqual(
+            (waiting.next_attempt_at - before).total_seconds(), 15, delta=2
+        )
+        first_send = waiting.next_attempt_at
+        later = self.enqueue("hot-later", coalesce_key="sku-hot")
+        self.assertEqual(
+            (later.coalesce_window, later.next_attempt_at),
+            (15, first_send),
+            "a burst keeps its window and its first send time",
+        )
+        burst_after_send("sku-quiet", sent_ago=1)
+        quiet, _message = burst_after_send("sku-quiet", sent_ago=60)
+        self.assertEqual(quiet, 10)
+        self.assertEqual(
+            self.enqueue("quiet-next", coalesce_key="sku-quiet").coalesce_window,
+            5,
+            "a key quiet for longer than its last window starts again",
+        )
+        self.backend.coalesce_max_delay = 0
+        self.assertEqual(
+            self.enqueue("hot-fixed", coalesce_key="sku-other").coalesce_window, 5
+        )
+
 
 @tagged("post_install", "-at_install")
 class TestTopicPriority(IntegrationCase):
