@@ -110,33 +110,6 @@ class JobClock:
         self.now += seconds
 
 
-def seed_in_process(env, urls):
-    """The world of :func:`world.seed` in the test's transaction (``seed``
-    itself commits through a registry of its own)."""
-    warehouse = env["stock.warehouse"].search(
-        [("company_id", "=", env.company.id)], limit=1
-    )
-    products = world._seed_products(env, warehouse)
-    seeders = {
-        "carrier": world._seed_carrier,
-        "shopify": world._seed_shopify,
-        "stripe": world._seed_stripe,
-    }
-    backends = {}
-    for system in ("carrier", "shopify", "stripe"):
-        backend = seeders[system](
-            env,
-            world._find_backend(env, system),
-            warehouse=warehouse,
-            products=products,
-            backends=backends,
-            invoice_on_delivery=True,
-        )
-        backend.write({"api_base_url": urls[system], "active": True})
-        backends[system] = backend
-    return backends, products, warehouse
-
-
 @tagged("post_install", "-at_install")
 class TestDegradation(LocalServerMixin, TransactionCase):
     @classmethod
@@ -154,7 +127,7 @@ class TestDegradation(LocalServerMixin, TransactionCase):
         ).start()
         cls.addClassCleanup(cls.carrier.stop)
         shop_url = cls.shop.base_url
-        cls.backends, cls.products, cls.warehouse = seed_in_process(
+        cls.backends, cls.products, cls.warehouse = world.seed_env(
             cls.env,
             {"shopify": shop_url, "stripe": cls.stripe.url, "carrier": cls.carrier.url},
         )

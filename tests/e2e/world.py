@@ -43,34 +43,7 @@ def seed(db, urls, invoice_on_delivery=True):
         the backend's webhook path on the Odoo server
     """
     with harness.environment(db, {"tracking_disable": True}) as env:
-        company = env.company
-        if company.name in ("YourCompany", "My Company"):
-            company.name = "Demo Distributor"
-        _seed_accounting(env, company)
-        warehouse = env["stock.warehouse"].search(
-            [("company_id", "=", company.id)], limit=1
-        )
-        products = _seed_products(env, warehouse)
-        seeders = {
-            "shopify": _seed_shopify,
-            "stripe": _seed_stripe,
-            "carrier": _seed_carrier,
-        }
-        backends = {}
-        for system in ("carrier", "shopify", "stripe"):
-            if system not in urls:
-                continue
-            backend = _find_backend(env, system)
-            backend = seeders[system](
-                env,
-                backend,
-                warehouse=warehouse,
-                products=products,
-                backends=backends,
-                invoice_on_delivery=invoice_on_delivery,
-            )
-            backend.write({"api_base_url": urls[system], "active": True})
-            backends[system] = backend
+        backends, _products, _warehouse = seed_env(env, urls, invoice_on_delivery)
         return {
             system: {
                 "id": backend.id,
@@ -80,6 +53,41 @@ def seed(db, urls, invoice_on_delivery=True):
             }
             for system, backend in backends.items()
         }
+
+
+def seed_env(env, urls, invoice_on_delivery=True):
+    """What :func:`seed` writes, in ``env``'s transaction (a test's, say).
+
+    :returns: ``({system: backend}, products, warehouse)``
+    """
+    company = env.company
+    if company.name in ("YourCompany", "My Company"):
+        company.name = "Demo Distributor"
+    _seed_accounting(env, company)
+    warehouse = env["stock.warehouse"].search(
+        [("company_id", "=", company.id)], limit=1
+    )
+    products = _seed_products(env, warehouse)
+    seeders = {
+        "shopify": _seed_shopify,
+        "stripe": _seed_stripe,
+        "carrier": _seed_carrier,
+    }
+    backends = {}
+    for system in ("carrier", "shopify", "stripe"):
+        if system not in urls:
+            continue
+        backend = seeders[system](
+            env,
+            _find_backend(env, system),
+            warehouse=warehouse,
+            products=products,
+            backends=backends,
+            invoice_on_delivery=invoice_on_delivery,
+        )
+        backend.write({"api_base_url": urls[system], "active": True})
+        backends[system] = backend
+    return backends, products, warehouse
 
 
 def _find_backend(env, system):
