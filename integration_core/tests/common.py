@@ -28,6 +28,7 @@ import os
 import time
 import uuid
 from datetime import timedelta
+from decimal import Decimal
 from unittest.mock import patch
 from urllib.parse import urlsplit
 
@@ -117,6 +118,30 @@ def make_tax(env, rate, name=None, included=False, **values):
 
 
 # -- webhooks --------------------------------------------------------------------------
+def canonical_order(env, external_id, sku, quantity, unit_price, **values):
+    """A canonical order of one line of ``quantity`` x ``sku`` at ``unit_price``
+    (a decimal string), totalled; ``values`` add or replace keys (give
+    ``totals`` too when adding shipping lines)."""
+    total = Decimal(unit_price) * quantity
+    return {
+        "external_id": external_id,
+        "name": f"#{external_id}",
+        "currency": env.company.currency_id.name,
+        "created_at": "2026-03-14T09:00:00Z",
+        "customer": {"name": "Jane", "email": f"{external_id}@example.com"},
+        "lines": [
+            {
+                "external_id": "1",
+                "sku": sku,
+                "quantity": quantity,
+                "unit_price": unit_price,
+            }
+        ],
+        "totals": {"total": str(total)},
+        **values,
+    }
+
+
 def new_whsec():
     """A random Standard Webhooks secret (``whsec_<base64 of 32 bytes>``)."""
     return "whsec_" + base64.b64encode(uuid.uuid4().bytes + uuid.uuid4().bytes).decode()

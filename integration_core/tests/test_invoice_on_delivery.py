@@ -3,7 +3,7 @@ delivered quantities of a channel's order once, whatever the carrier repeats."""
 
 from odoo.tests import TransactionCase, tagged
 
-from .common import deliver_events, make_backend, make_product
+from .common import canonical_order, deliver_events, make_backend, make_product
 
 
 @tagged("post_install", "-at_install")
@@ -27,25 +27,17 @@ class TestInvoiceOnDelivery(TransactionCase):
     def order(self, external_id):
         order = self.backend._import_canonical(
             "order",
-            {
-                "external_id": external_id,
-                "name": f"#{external_id}",
-                "currency": self.env.company.currency_id.name,
-                "created_at": "2026-03-14T09:00:00Z",
-                "customer": {"name": "Jane", "email": f"{external_id}@example.com"},
-                "lines": [
-                    {
-                        "external_id": "1",
-                        "sku": "INV-DELIVERY",
-                        "quantity": 3,
-                        "unit_price": "20.00",
-                    }
-                ],
-                "shipping_lines": [
+            canonical_order(
+                self.env,
+                external_id,
+                "INV-DELIVERY",
+                3,
+                "20.00",
+                shipping_lines=[
                     {"external_id": "s1", "name": "Standard", "price": "5.00"}
                 ],
-                "totals": {"total": "65.00"},
-            },
+                totals={"total": "65.00"},
+            ),
         )
         self.assertEqual(order.state, "sale")
         return order

@@ -5,7 +5,7 @@ through every message and record about it."""
 
 from odoo.tests import TransactionCase, tagged
 
-from .common import deliver_events, make_backend, make_product
+from .common import canonical_order, deliver_events, make_backend, make_product
 
 FLOW = "shopify-flow-1"
 
@@ -48,23 +48,7 @@ class TestOrderToCashRules(TransactionCase):
         return self.backend.with_context(
             integration_correlation_id=correlation_id
         )._import_canonical(
-            "order",
-            {
-                "external_id": external_id,
-                "name": f"#{external_id}",
-                "currency": self.env.company.currency_id.name,
-                "created_at": "2026-03-14T09:00:00Z",
-                "customer": {"name": "Jane", "email": f"{external_id}@example.com"},
-                "lines": [
-                    {
-                        "external_id": "1",
-                        "sku": "O2C-ITEM",
-                        "quantity": 2,
-                        "unit_price": "20.00",
-                    }
-                ],
-                "totals": {"total": "40.00"},
-            },
+            "order", canonical_order(self.env, external_id, "O2C-ITEM", 2, "20.00")
         )
 
     def pay(self, external_id, correlation_id="stripe-request-1", message=None):
