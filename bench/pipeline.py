@@ -23,15 +23,25 @@ import common  # noqa: E402
 
 WARM_UP = 50
 # What is left between a message and a trivial job (target >= 1.0): beyond
-# queue_job's own statements, a message's job runs 7 of its own, each part of the
-# contract: the row lock (exactly once) and the read of the message, SAVEPOINT and
-# RELEASE around the handler (its work undone, its failure still recorded), the
-# transaction clock of write_date, the attempt row and one UPDATE with the
-# attempt's start and outcome (16 statements a job in all, 18 before the
-# processing write was folded and the backend read from the per-worker cache).
-# Measured in this bench on a shared 2-core machine: 0.81 before, 0.92 after
-# (rounds 0.88-0.94), a few minutes apart; receiving with bare INSERTs instead of
-# with_delay's create() wins back part of it.
+# queue_job's own statements (12 a trivial job), a message's job runs 4 of its
+# own, each part of the contract: the row lock (exactly once) reading the
+# message's columns in the same statement (under sudo only: outside it, field
+# groups and record rules apply), a SAVEPOINT around the handler (its work
+# undone, its failure still recorded; never released, the commit ends it), the
+# attempt row and one UPDATE with the attempt's start and outcome; the
+# transaction clock of write_date is queue_job's too (16 statements a job in all,
+# 18 before the lock read the message and the RELEASE went). The backend's
+# settings come from the per-worker cache already in cache format (converting
+# the snapshot on every job cost more than the rest of it).
+# In-process, one job at a time through queue_job's RunJobController (A/B of the
+# old and new methods in one process, 830 jobs each, load 2-3.5): Python calls
+# 12,510 -> 10,900 a job (trivial job 9,665), CPU 2.90-3.00 -> 2.68-2.76 ms
+# (trivial 2.32), wall 5.41-5.64 -> 5.31-5.40 ms (trivial 4.42-4.55).
+# This bench on the shared 2-core machine (load 2.5-4.7, receive side changing
+# at the same time): 0.85 and 0.82 before, 0.95 and 0.95 after (rounds
+# 0.85-1.03). Still left: the SAVEPOINT (folding it into the lock statement
+# would take the lock in a subtransaction, lost on rollback), the attempt INSERT
+# and the UPDATE (one statement only by writing the outcome without the ORM).
 
 
 def inbox_messages(registry, run, count):

@@ -701,6 +701,7 @@ def write_results(results):
     )
     with open(RESULTS, "w", encoding="utf-8") as handle:
         json.dump(merged, handle, indent=2, sort_keys=True, default=str)
+        handle.write("\n")  # a text file ends with a newline (pre-commit)
 
 
 def main(argv=None):

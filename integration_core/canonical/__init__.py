@@ -128,8 +128,37 @@ def schema(kind):
 
 
 @functools.cache
+def _schemas_by_id():
+    return {contents["$id"]: contents for contents in _load_all().values()}
+
+
+def _inlined(node, base_uri):
+    """``node`` with each ``$ref`` replaced by the subschema it points to (its
+    own annotations kept): the same checks, without resolving references on
+    every validation, which took half of an order's. No schema is recursive."""
+    if isinstance(node, list):
+        return [_inlined(item, base_uri) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" not in node:
+        return {key: _inlined(value, base_uri) for key, value in node.items()}
+    uri, _sep, pointer = node["$ref"].partition("#")
+    uri = uri or base_uri
+    target = _schemas_by_id()[uri]
+    for part in pointer.split("/")[1:]:
+        target = target[part.replace("~1", "/").replace("~0", "~")]
+    annotations = {key: value for key, value in node.items() if key != "$ref"}
+    return {**annotations, **_inlined(target, uri)}
+
+
+@functools.cache
 def _validator(kind):
-    return _Validator(schema(kind), registry=_registry(), format_checker=_FORMATS)
+    document_schema = schema(kind)
+    return _Validator(
+        _inlined(document_schema, document_schema["$id"]),
+        registry=_registry(),
+        format_checker=_FORMATS,
+    )
 
 
 def _resolve(kind, subschema):

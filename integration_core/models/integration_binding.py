@@ -89,11 +89,17 @@ class IntegrationBinding(models.Model):
         }
 
     @api.model
-    def _bind(self, backend, record, external_id, **values):
+    def _bind(self, backend, record, external_id, binding=None, **values):
         """Record that ``external_id`` is ``record`` on ``backend`` (creating or
-        updating its binding) with ``values`` (``external_updated_at``...)."""
+        updating its binding) with ``values`` (``external_updated_at``...).
+
+        :param binding: what :meth:`_find` just answered for ``external_id``
+            in this transaction (an empty recordset: none), so it is not
+            searched again
+        """
         record.ensure_one()
-        binding = self._find(backend, record._name, external_id)
+        if binding is None:
+            binding = self._find(backend, record._name, external_id)
         values = dict(values, res_id=record.id)
         if binding:
             binding.write(values)

@@ -39,8 +39,12 @@ class IntegrationImporter(models.AbstractModel):
     def _find_currency(self, backend, code):
         """``res.currency`` of an ISO code (activated if needed); the company's
         currency when there is no code. Unknown codes fail for good."""
+        company_currency = backend.company_id.currency_id
         if not code:
-            return backend.company_id.currency_id
+            return company_currency
+        if code.upper() == company_currency.name and company_currency.active:
+            # the usual case, without a search
+            return company_currency.with_env(self.env)
         currency = (
             self.env["res.currency"]
             .with_context(active_test=False)
@@ -57,14 +61,30 @@ class IntegrationImporter(models.AbstractModel):
     def _find_partners(self, backend, data):
         """``(customer, invoice address, delivery address)`` of an order."""
         customer = data["customer"]
+        billing, delivery = data["billing_address"], data["shipping_address"]
+        # the billing address is most often the delivery address too: its
+        # country and state are looked up once
+        prepared = {}
+
+        def values_of(address):
+            key = repr(sorted(address.items()))
+            if key not in prepared:
+                prepared[key] = self._prepare_address_values(address)
+            return dict(prepared[key])
+
         if customer["guest"] and backend.guest_partner_id:
             partner = backend.guest_partner_id
         else:
+            address = billing or delivery
             partner = self._find_customer(backend, customer) or self._create_customer(
-                customer, data["billing_address"] or data["shipping_address"]
+                customer, address, values=values_of(address) if address else None
             )
-        invoice = self._find_address(partner, data["billing_address"], "invoice")
-        shipping = self._find_address(partner, data["shipping_address"], "delivery")
+        invoice = self._find_address(
+            partner, billing, "invoice", values=billing and values_of(billing)
+        )
+        shipping = self._find_address(
+            partner, delivery, "delivery", values=delivery and values_of(delivery)
+        )
         return partner, invoice, shipping
 
     @api.model
@@ -90,9 +110,13 @@ class IntegrationImporter(models.AbstractModel):
         return Partner
 
     @api.model
-    def _create_customer(self, customer, address):
-        """A new partner for the customer, at its billing (or delivery) address."""
-        values = self._prepare_address_values(address) if address else {}
+    def _create_customer(self, customer, address, values=None):
+        """A new partner for the customer, at its billing (or delivery) address.
+
+        :param values: ``_prepare_address_values(address)``, when known
+        """
+        if values is None:
+            values = self._prepare_address_values(address) if address else {}
         values.update(
             name=customer["name"]
             or (address or {}).get("name")
@@ -127,11 +151,15 @@ class IntegrationImporter(models.AbstractModel):
         }
 
     @api.model
-    def _find_address(self, partner, address, address_type):
-        """The partner itself when the address is its own, else a (reused) child."""
+    def _find_address(self, partner, address, address_type, values=None):
+        """The partner itself when the address is its own, else a (reused) child.
+
+        :param values: ``_prepare_address_values(address)``, when known
+        """
         if not address:
             return partner
-        values = self._prepare_address_values(address)
+        if values is None:
+            values = self._prepare_address_values(address)
 
         def same(record):
             return all(

@@ -281,6 +281,9 @@ class IntegrationInboxMessage(models.Model):
             )
         if self.state not in ("queued", "failed"):
             return f"nothing to do in state {self.state}"
+        # before any override of _process reads the backend: its settings from
+        # the worker's cache, not a wide SELECT
+        self._cached_backend()
         return self._process()
 
     def _process(self):
@@ -298,7 +301,7 @@ class IntegrationInboxMessage(models.Model):
         start = time.monotonic()
         review = error = result = None
         try:
-            with self.env.cr.savepoint(), tracing.correlation(self.correlation_id):
+            with self._undo_on_error(), tracing.correlation(self.correlation_id):
                 try:
                     result = handler(self.with_context(**self._message_context()))
                 except ReviewRequired as err:

@@ -1,12 +1,14 @@
+import contextlib
 import json
 import logging
 import time
 import traceback
+import uuid
 from datetime import timedelta
 
 import psycopg2
 
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
@@ -145,13 +147,26 @@ class IntegrationMessageMixin(models.AbstractModel):
         SELECT on every job."""
         self.ensure_one()
         backend = self.backend_id
-        if backend and not self.env.cache.contains(
-            backend, backend._fields["backend_type"]
-        ):
-            backend._update_cache(
-                dict(backend._intake_snapshot(backend.id)), validate=False
-            )
+        backend_fields = backend._fields
+        cache = self.env.cache
+        if backend and not cache.contains(backend, backend_fields["backend_type"]):
+            for name, value in self._backend_cache_values(backend.id):
+                # pending writes of this transaction stay
+                cache.insert_missing(backend, backend_fields[name], (value,))
         return backend
+
+    @api.model
+    @tools.ormcache("backend_id")
+    def _backend_cache_values(self, backend_id):
+        """``_intake_snapshot`` in the cache's format, converted once per worker
+        (cleared with it): converting on every job cost more than the rest of
+        :meth:`_cached_backend`."""
+        backend = self.env["integration.backend"].browse(backend_id)
+        return tuple(
+            (name, backend._fields[name].convert_to_cache(value, backend, False))
+            for name, value in backend._intake_snapshot(backend_id)
+            if name != "id"
+        )
 
     def _message_context(self):
         """Context keys telling handlers, hooks and log lines which message runs."""
@@ -293,17 +308,85 @@ class IntegrationMessageMixin(models.AbstractModel):
         self._delay_job(eta, "Retry")
 
     def _lock(self):
-        """Lock the message row for this transaction; False if someone else has it."""
+        """Lock the message row for this transaction; False if someone else has it.
+
+        Its values are read afresh once locked: under sudo (a job), in the same
+        statement, the fields :meth:`_lock_read_fields` lists go to the cache.
+        """
+        self.ensure_one()
+        cache = self.env.cache
+        # pending writes are flushed once the row is ours: read after them
+        fold = self.env.su and not cache.has_dirty_fields(self)
+        read, columns = self._lock_columns() if fold else ((), SQL("id"))
         # SKIP LOCKED answers "taken" with no row instead of an error: no
         # savepoint round trips on every job
         self.env.cr.execute(
-            f"SELECT id FROM {self._table} WHERE id = %s FOR UPDATE SKIP LOCKED",  # noqa: S608
-            (self.id,),
+            SQL(
+                "SELECT %s FROM %s WHERE id = %s FOR UPDATE SKIP LOCKED",
+                columns,
+                SQL.identifier(self._table),
+                self.id,
+            )
         )
-        if not self.env.cr.fetchone():
+        row = self.env.cr.fetchone()
+        if not row:
             return False
+        # what the cache holds may predate the lock
         self.invalidate_recordset()
+        for field, value in zip(read, row[1:], strict=True):
+            # the format the ORM's own fetch caches: the column's value
+            cache.insert_missing(self, field, (value,))
         return True
+
+    @tools.ormcache()
+    def _lock_columns(self):
+        """``(fields, select list)`` of :meth:`_lock` under sudo, built once
+        per worker."""
+        read = tuple(self._lock_read_fields())
+        names = ["id", *(field.name for field in read)]
+        return read, SQL(", ").join(SQL.identifier(name) for name in names)
+
+    def _lock_read_fields(self):
+        """Fields :meth:`_lock` reads with the lock under sudo: the plain
+        columns the ORM would prefetch on the first read of a field.
+
+        Only under sudo: otherwise field groups and record rules apply, which
+        the ORM's own read enforces.
+        """
+        return [
+            field
+            for field in self._fields.values()
+            if field.store
+            and field.column_type
+            and field.prefetch is True
+            and field.name != "id"
+            # these read a computed expression, not the column
+            and not field.translate
+            and not field.company_dependent
+            and field.type != "binary"
+        ]
+
+    @contextlib.contextmanager
+    def _undo_on_error(self):
+        """Run the block in a savepoint: what it did is undone, its pending
+        writes dropped, when it raises (the error goes on).
+
+        Unlike ``cr.savepoint()``, the savepoint is not released after a
+        success: the transaction's end releases it, and a RELEASE is one
+        round trip more on every job. The block's pending writes are flushed
+        inside it, so that their errors are the block's errors.
+        """
+        cr = self.env.cr
+        cr.flush()
+        name = SQL.identifier(uuid.uuid4().hex)
+        cr.execute(SQL("SAVEPOINT %s", name))
+        try:
+            yield
+            cr.flush()
+        except BaseException:
+            cr.clear()
+            cr.execute(SQL("ROLLBACK TO SAVEPOINT %s", name))
+            raise
 
     # -- failures ------------------------------------------------------------------
     def _fail(self, error, permanent=False, seconds=None, values=None):

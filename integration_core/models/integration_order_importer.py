@@ -60,7 +60,7 @@ class IntegrationOrderImporter(models.AbstractModel):
             elif order.state != "cancel":
                 self._review_changes(order, data)
                 values["digest"] = digest
-        binding = Binding._bind(backend, order, data["id"], **values)
+        binding = Binding._bind(backend, order, data["id"], binding=binding, **values)
         if cancellation:
             self._import_cancellation(backend, cancellation)
         else:
@@ -152,8 +152,10 @@ class IntegrationOrderImporter(models.AbstractModel):
         """Record the customer's payment of a paid order once, in the journal of
         its first mapped gateway (none mapped: no payment)."""
         gateways = set(data["gateways"])
+        if not gateways or not data["total_price"]:
+            return None
         rows = backend.payment_map_ids.filtered(lambda row: row.gateway in gateways)
-        if not rows or not data["total_price"]:
+        if not rows:
             return None
         gateway = next(g for g in data["gateways"] if g in rows.mapped("gateway"))
         return self.env["integration.payment.importer"]._import_payment(
@@ -346,8 +348,11 @@ class IntegrationOrderImporter(models.AbstractModel):
                 ]
             ):
                 by_sku.setdefault(product.default_code, product)
+        # a matching SKU wins, so only the other lines' variants are looked up
         by_variant = self.env["integration.binding"]._find_records(
-            backend, "product.product", [line["variant_id"] for line in lines]
+            backend,
+            "product.product",
+            [line["variant_id"] for line in lines if line["sku"] not in by_sku],
         )
         result = {}
         missing = []

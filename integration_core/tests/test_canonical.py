@@ -191,6 +191,37 @@ class TestSchemas(CanonicalCase):
                 for ref in refs:
                     self.assertTrue(ref.startswith(("#/", COMMON_REF)), ref)
 
+    def test_validation_resolves_no_reference(self):
+        """The validator checks with the references inlined (resolving them
+        on every document was half of an order's validation) and finds what
+        the schema as written finds."""
+        for kind in canonical.KINDS:
+            with self.subTest(kind=kind):
+                validator = canonical._validator(kind)
+                self.assertNotIn('"$ref"', json.dumps(validator.schema))
+                as_written = canonical._Validator(
+                    canonical.schema(kind),
+                    registry=canonical._registry(),
+                    format_checker=canonical._FORMATS,
+                )
+                document = example(kind)
+                broken = copy.deepcopy(document)
+                for key in broken:
+                    if key not in ("schema_version", "extra"):
+                        broken[key] = 12.5
+                for candidate in (document, broken):
+
+                    def found(errors):
+                        return sorted(
+                            (list(e.absolute_path), e.validator, str(e.message))
+                            for e in errors
+                        )
+
+                    self.assertEqual(
+                        found(validator.iter_errors(candidate)),
+                        found(as_written.iter_errors(candidate)),
+                    )
+
     def test_schema_is_cached_and_unknown_kinds_refused(self):
         self.assertIs(canonical.schema("order"), canonical.schema("order"))
         with self.assertRaises(KeyError):

@@ -1,0 +1,108 @@
+"""What a message's job costs and keeps: the row lock reading the message, the
+savepoint around the handler, the backend's settings from the worker's cache."""
+
+from odoo.exceptions import AccessError
+from odoo.tests import new_test_user, tagged
+
+from .common import IntegrationCase, recorded_statements, statements_like
+
+
+@tagged("post_install", "-at_install")
+class TestMessageJobPath(IntegrationCase):
+    def test_job_statements(self):
+        """Beyond queue_job's: the lock reading the message, a SAVEPOINT (never
+        released: the commit ends it), the attempt and one UPDATE."""
+        self.handlers["test/create"] = lambda message: None
+        message = self.receive(key="counted")
+        self.env.flush_all()
+        self.env.invalidate_all()
+        # the worker's cache of backend settings, warm in a running server
+        message._cached_backend()
+        self.env.invalidate_all()
+        with recorded_statements() as statements:
+            self.assertEqual(message.sudo()._job_process(), "done")
+            self.env.flush_all()
+        messages = statements_like(statements, 'SELECT "id", "backend_id"')
+        self.assertEqual(len(messages), 1, statements)
+        self.assertIn("FOR UPDATE SKIP LOCKED", messages[0])
+        self.assertFalse(
+            [s for s in statements if "FROM integration_inbox_message" in s],
+            "the message is read with its lock, once",
+        )
+        self.assertFalse(statements_like(statements, 'SELECT "integration_backend"'))
+        self.assertEqual(len(statements_like(statements, "SAVEPOINT")), 1)
+        self.assertFalse(statements_like(statements, "RELEASE"), statements)
+        # the transaction's clock was read before
+        self.assertEqual(len(statements), 4, statements)
+
+    def test_lock_reads_the_row_afresh(self):
+        message = self.receive(key="fresh")
+        self.assertEqual(message.attempt_count, 0)
+        # as another transaction would have written it before the lock
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE integration_inbox_message SET attempt_count = 7 WHERE id = %s",
+            (message.id,),
+        )
+        self.assertTrue(message.sudo()._lock())
+        with recorded_statements() as statements:
+            self.assertEqual(message.attempt_count, 7)
+            self.assertEqual(message.sudo().payload, {"id": "fresh"})
+        self.assertFalse(statements)
+
+    def test_lock_keeps_pending_writes(self):
+        """Flushed once the row is locked, and read after."""
+        message = self.receive(key="pending").sudo()
+        self.env.flush_all()
+        message.priority = 3
+        self.assertTrue(message._lock())
+        self.assertEqual(message.priority, 3)
+        self.env.cr.execute(
+            "SELECT priority FROM integration_inbox_message WHERE id = %s",
+            (message.id,),
+        )
+        self.assertEqual(self.env.cr.fetchone(), (3,))
+
+    def test_lock_outside_sudo_leaves_reading_to_the_orm(self):
+        """Field groups and record rules apply: a user's lock caches nothing,
+        the raw payload stays out of their reach."""
+        message = self.receive(key="user-lock")
+        user = new_test_user(
+            self.env, "lock_user", groups="integration_core.group_integration_user"
+        )
+        as_user = message.with_user(user)
+        self.assertTrue(as_user._lock())
+        self.assertFalse(self.env.cache.contains(message, message._fields["payload"]))
+        with self.assertRaises(AccessError):
+            _payload = as_user.payload
+
+    def test_handler_error_at_flush_is_undone_and_recorded(self):
+        """The handler's pending writes are flushed in its savepoint: an error
+        there is the handler's, its work undone, the attempt recorded."""
+
+        def handler(message):
+            partner = self.env["res.partner"].create({"name": "x", "ref": "flushed"})
+            # a contact needs a name: refused when flushed, not here
+            partner.write({"name": False})
+
+        self.handlers["test/create"] = handler
+        message = self.receive(key="flush-fail")
+        self.assertEqual(message._job_process(), "failed")
+        self.assertIn("check_name", message.last_error)
+        self.assertEqual(message.attempt_ids.outcome, "failed")
+        self.assertFalse(self.env["res.partner"].search([("ref", "=", "flushed")]))
+
+    def test_handler_work_kept_on_success(self):
+        self.handlers["test/create"] = self.partner_handler
+        message = self.receive(payload={"name": "Kept"}, external_ref="kept")
+        self.assertEqual(message._job_process(), "done")
+        self.env.invalidate_all()
+        self.assertEqual(message._get_record().name, "Kept")
+
+    def test_backend_settings_cache_follows_backend_changes(self):
+        message = self.receive(key="settings")
+        self.assertEqual(message._cached_backend().retention_days, 30)
+        self.backend.retention_days = 5
+        self.env.flush_all()
+        self.env.invalidate_all()
+        self.assertEqual(message._cached_backend().retention_days, 5)
