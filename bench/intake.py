@@ -289,19 +289,21 @@ def main():
     # Each worker spends about workers / rate seconds per health request; a
     # webhook needs that plus at least the SQL of the floor.
     health_ms = 2 / health_rate * 1000
-    # Why the target (0.85 of the cap) is out of reach so far, measured in-process
-    # (werkzeug test client, cProfile) on this shared 2-core machine: Odoo's request
-    # machinery is the same for both routes (two cursors a request, each borrowed
-    # with a connection reset, the signaling SELECT, routing, _pre_dispatch); the
-    # webhook adds the floor's INSERT + INSERT + COMMIT and ~3 ms of Python: the
-    # backend from the per-worker cache and its settings into the record cache
-    # (~0.4 ms; each ormcache look-up ~0.18 ms, the secrets one more), the
-    # queue_job job object (~0.35 ms), the column conversion of the two rows, HMAC,
-    # JSON parse and answer. 0.85 of the cap leaves ~1.2 ms beyond health + floor on an idle
-    # machine (health ~5 ms, floor ~1.7 ms): less than the job construction plus
-    # the ORM-side cost of the two rows, and Odoo's second cursor per request is not
-    # the addon's to skip. The payload is no longer serialised again to check it
-    # (bytes checked instead); one INSERT for both rows would save one round trip.
+    # Why the target (0.85 of the cap) is out of reach, measured 2026-12-01 on a
+    # quiet 2-core machine (0.51-0.53 of the cap; health 1.3 ms, webhook 3.4 ms of
+    # worker time, floor 0.5 ms): 0.85 of the cap leaves the webhook ~0.9 ms beyond
+    # health, floor included. In process (werkzeug test client), the webhook's
+    # Python alone costs 1.1 ms of CPU more than health's: the queue_job job
+    # object and its row's column conversion, the message row's, the backend's
+    # settings into the record cache (twice: the route's max_content_length asks
+    # too, ~0.1 ms each), HMAC, JSON parse. Its statements are the floor's and no
+    # more (signaling SELECT, INSERT message, INSERT job, COMMIT); one INSERT for
+    # both rows would save one round trip (~0.1 ms). Odoo's request machinery (two
+    # cursors, each borrowed with a connection reset, routing, _pre_dispatch) is
+    # the same for both routes. Neither the queue_job runner (0.52 vs 0.51 with
+    # the server started without queue_job) nor the senders (requests prepared
+    # before the clock: 0.44 vs 0.43) move the ratio. Reaching it needs a path
+    # that stores the two rows without the ORM and queue_job's Job object.
     cap = health_ms / (health_ms + floor_ms)
     print(
         f"floor: message row + job row + COMMIT, bare SQL, cost {floor_ms:.2f} ms "
