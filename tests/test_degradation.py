@@ -24,7 +24,11 @@ from odoo import fields
 from odoo.tests import TransactionCase, tagged
 
 from odoo.addons.integration_carrier.tests import carrier_simulator as carrier_sim
-from odoo.addons.integration_core.tests.common import LocalServerMixin, receive
+from odoo.addons.integration_core.tests.common import (
+    LocalServerMixin,
+    pick_in_full,
+    receive,
+)
 from odoo.addons.integration_shopify.tests import shopify_simulator as shop_sim
 from odoo.addons.integration_stripe.tests import stripe_simulator as stripe_sim
 
@@ -193,13 +197,9 @@ class TestDegradation(LocalServerMixin, TransactionCase):
 
     def validate(self, order):
         """The warehouse picks and validates the order's delivery."""
-        picking = order.picking_ids.filtered(
-            lambda p: p.state not in ("done", "cancel")
+        picking = pick_in_full(
+            order.picking_ids.filtered(lambda p: p.state not in ("done", "cancel"))
         )
-        picking.action_assign()
-        for move in picking.move_ids:
-            move.quantity = move.product_uom_qty
-            move.picked = True
         picking.with_context(skip_backorder=True).button_validate()
         return picking
 

@@ -4,7 +4,12 @@ to track, and webhooks received as the route stores them."""
 from odoo import Command
 from odoo.tests import TransactionCase
 
-from odoo.addons.integration_core.tests.common import make_backend, process, receive
+from odoo.addons.integration_core.tests.common import (
+    make_backend,
+    pick_in_full,
+    process,
+    receive,
+)
 
 from .. import signature
 
@@ -105,11 +110,7 @@ class CarrierMixin:
             sum(picking.move_ids.mapped("product_uom_qty")),
         )
         picking.action_confirm()
-        picking.action_assign()
-        for move in picking.move_ids:
-            move.quantity = move.product_uom_qty
-            move.picked = True
-        picking.button_validate()
+        pick_in_full(picking).button_validate()
         return picking
 
     def receive(self, backend, payload):

@@ -235,6 +235,16 @@ def process(message):
     return getattr(message, message._job_method)()
 
 
+def pick_in_full(picking):
+    """Reserve ``picking`` and mark each of its moves picked in full, as the
+    warehouse does before ``button_validate()``."""
+    picking.action_assign()
+    for move in picking.move_ids:
+        move.quantity = move.product_uom_qty
+        move.picked = True
+    return picking
+
+
 def deliver_events(record):
     """Run the pending deliveries of the events published about ``record``
     (what the job runner does after commit); returns their outcomes."""

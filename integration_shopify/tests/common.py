@@ -13,6 +13,7 @@ from odoo.addons.integration_core.tests.common import (
     make_product,
     make_retry_policy,
     make_tax,
+    pick_in_full,
     receive,
 )
 from odoo.addons.integration_core.tests.common import process as process_message
@@ -105,13 +106,9 @@ class ShopifyCase(LocalServerMixin, TransactionCase):
         )
 
     def deliver_picking(self, order):
-        picking = order.picking_ids.filtered(
-            lambda p: p.state not in ("done", "cancel")
+        picking = pick_in_full(
+            order.picking_ids.filtered(lambda p: p.state not in ("done", "cancel"))
         )
-        picking.action_assign()
-        for move in picking.move_ids:
-            move.quantity = move.product_uom_qty
-            move.picked = True
         picking.shopify_tracking_number = "1Z999"
         picking.shopify_tracking_company = "UPS"
         picking.button_validate()
