@@ -188,7 +188,11 @@ def start_simulators(db, processes):
     """The three simulated systems on 127.0.0.1, stopped however the demo ends."""
     stripe_simulator, carrier_simulator = import_simulators(db)
     simulators = {
-        "shopify": shopify.ShopifySimulator(access_token=world.SHOPIFY_TOKEN),
+        "shopify": shopify.ShopifySimulator(
+            access_token=world.SHOPIFY_TOKEN,
+            bucket_size=world.SHOPIFY_PLUS_BUCKET[0],
+            leak_rate=world.SHOPIFY_PLUS_BUCKET[1],
+        ),
         "stripe": stripe_simulator.StripeSimulator(api_key=world.STRIPE_API_KEY),
         "carrier": carrier_simulator.CarrierSimulator(api_key=world.CARRIER_API_KEY),
     }
@@ -417,7 +421,9 @@ def demo(args, processes):
     check_port_free(args.port)
     prepare_database(args.db, args.reset, say)
     simulators = start_simulators(args.db, processes)
-    backends = world.seed(args.db, simulator_urls(simulators))
+    backends = world.seed(
+        args.db, simulator_urls(simulators), shopify_bucket=world.SHOPIFY_PLUS_BUCKET
+    )
     # what waits (a payment for its order, a fulfillment for its tracking
     # number) is retried within seconds, not the default policy's minutes
     world.use_fast_retries(args.db)

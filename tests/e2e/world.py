@@ -21,6 +21,9 @@ SHOPIFY_LOCATION = "7700001"
 SHOPIFY_TOKEN = "shpat_demo"
 STRIPE_API_KEY = "sk_test_simulator"
 CARRIER_API_KEY = "ep_test_key"
+# Shopify's REST bucket on a Plus plan (size, leak rate per second); standard
+# plans have 40 and 2/s, which a peak of several orders a second outruns
+SHOPIFY_PLUS_BUCKET = (400, 20.0)
 
 NAMES = {
     "shopify": "Demo Shopify store",
@@ -34,16 +37,20 @@ def skus(count=50):
     return [f"DEMO-{number:03d}" for number in range(1, count + 1)]
 
 
-def seed(db, urls, invoice_on_delivery=True):
+def seed(db, urls, invoice_on_delivery=True, shopify_bucket=None):
     """Seed ``db`` and point its backends at ``urls``.
 
     :param urls: ``{"shopify": ..., "stripe": ..., "carrier": ...}`` base URLs of
         the simulators; a system left out gets no backend
+    :param shopify_bucket: ``(size, leak rate)`` of the simulated shop's REST
+        bucket when it is not a standard plan's (e.g. ``SHOPIFY_PLUS_BUCKET``)
     :returns: ``{system: {"id", "token", "secret", "url"}}`` where ``url`` is
         the backend's webhook path on the Odoo server
     """
     with harness.environment(db, {"tracking_disable": True}) as env:
-        backends, _products, _warehouse = seed_env(env, urls, invoice_on_delivery)
+        backends, _products, _warehouse = seed_env(
+            env, urls, invoice_on_delivery, shopify_bucket
+        )
         return {
             system: {
                 "id": backend.id,
@@ -55,7 +62,7 @@ def seed(db, urls, invoice_on_delivery=True):
         }
 
 
-def seed_env(env, urls, invoice_on_delivery=True):
+def seed_env(env, urls, invoice_on_delivery=True, shopify_bucket=None):
     """What :func:`seed` writes, in ``env``'s transaction (a test's, say).
 
     :returns: ``({system: backend}, products, warehouse)``
@@ -86,6 +93,13 @@ def seed_env(env, urls, invoice_on_delivery=True):
             invoice_on_delivery=invoice_on_delivery,
         )
         backend.write({"api_base_url": urls[system], "active": True})
+        if system == "shopify" and shopify_bucket:
+            backend.write(
+                {
+                    "shopify_bucket_size": shopify_bucket[0],
+                    "shopify_leak_rate": shopify_bucket[1],
+                }
+            )
         backends[system] = backend
     return backends, products, warehouse
 
