@@ -1,11 +1,15 @@
 from odoo import Command, api, models
 from odoo.tools import float_compare
 
+from .integration_importer import UNTRACKED
+
 
 class IntegrationDeliveryInvoicer(models.AbstractModel):
     """Invoice on delivery: the ``shipment.delivered`` subscriber that invoices
     the delivered quantities of an order once the carrier confirms the delivery,
     for orders of channels whose backend says *Invoice on delivery* (Sales tab).
+    Like the importers, it writes without field tracking: the invoice's
+    chatter gets one note saying which delivery it invoices.
 
     Once per delivery order: the invoice is kept on the picking, which is
     locked first, so a duplicate, replayed or concurrent delivery finds it and
@@ -40,8 +44,8 @@ class IntegrationDeliveryInvoicer(models.AbstractModel):
         picking.invalidate_recordset(["integration_invoice_id"])
         if picking.integration_invoice_id:
             return picking.integration_invoice_id
-        invoice = self._create_delivery_invoice(
-            order.with_company(order.company_id), picking
+        invoice = self.with_context(**UNTRACKED)._create_delivery_invoice(
+            order.with_company(order.company_id).with_context(**UNTRACKED), picking
         )
         if invoice:
             picking.integration_invoice_id = invoice

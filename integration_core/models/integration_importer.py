@@ -10,6 +10,12 @@ _logger = logging.getLogger(__name__)
 ADDRESS_FIELDS = ("name", "street", "street2", "city", "zip", "country_id", "state_id")
 
 
+# what the importers and the invoicer write is said by the record's chatter;
+# field tracking of a record written by a job is noise that costs a third of
+# its time (account.move.line's write computes its field descriptions)
+UNTRACKED = {"tracking_disable": True, "mail_create_nolog": True, "mail_notrack": True}
+
+
 class IntegrationImporter(models.AbstractModel):
     """What every core importer shares: currencies, customers and addresses,
     review activities. Each business object has its importer inheriting this
@@ -30,9 +36,7 @@ class IntegrationImporter(models.AbstractModel):
         """This importer in the backend's company, without field tracking: the
         record's own chatter says where it came from, and tracking an import is
         noise that costs a third of its time."""
-        return self.with_company(backend.company_id).with_context(
-            tracking_disable=True, mail_create_nolog=True, mail_notrack=True
-        )
+        return self.with_company(backend.company_id).with_context(**UNTRACKED)
 
     # -- currency ------------------------------------------------------------------
     @api.model
