@@ -44,9 +44,8 @@ class IntegrationDeliveryInvoicer(models.AbstractModel):
         picking.invalidate_recordset(["integration_invoice_id"])
         if picking.integration_invoice_id:
             return picking.integration_invoice_id
-        invoice = self.with_context(**UNTRACKED)._create_delivery_invoice(
-            order.with_company(order.company_id).with_context(**UNTRACKED), picking
-        )
+        order = order.with_company(order.company_id).with_context(**UNTRACKED)
+        invoice = self.with_env(order.env)._create_delivery_invoice(order, picking)
         if invoice:
             picking.integration_invoice_id = invoice
         return invoice

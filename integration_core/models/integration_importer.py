@@ -10,9 +10,9 @@ _logger = logging.getLogger(__name__)
 ADDRESS_FIELDS = ("name", "street", "street2", "city", "zip", "country_id", "state_id")
 
 
-# what the importers and the invoicer write is said by the record's chatter;
-# field tracking of a record written by a job is noise that costs a third of
-# its time (account.move.line's write computes its field descriptions)
+# what the importers and the invoicer write is said by the record's own
+# chatter; field tracking of what a job writes is noise, and costly (an
+# account.move.line write describes its tracked fields)
 UNTRACKED = {"tracking_disable": True, "mail_create_nolog": True, "mail_notrack": True}
 
 

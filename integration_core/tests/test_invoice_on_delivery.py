@@ -116,7 +116,7 @@ class TestInvoiceOnDelivery(TransactionCase):
 
     def test_invoice_written_without_field_tracking(self):
         """Like the importers, the invoicer writes without field tracking,
-        whatever the job's context (the demo's 1,000 invoices spent a third of
+        whatever the job's context (the demo's 1,000 invoices spent a fifth of
         their time describing tracked fields); its note says where it came from."""
         order = self.order("inv-untracked")
         picking = self.ship(order, 3, "TRK-INV-U")

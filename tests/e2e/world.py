@@ -92,14 +92,13 @@ def seed_env(env, urls, invoice_on_delivery=True, shopify_bucket=None):
             backends=backends,
             invoice_on_delivery=invoice_on_delivery,
         )
-        backend.write({"api_base_url": urls[system], "active": True})
+        values = {"api_base_url": urls[system], "active": True}
         if system == "shopify" and shopify_bucket:
-            backend.write(
-                {
-                    "shopify_bucket_size": shopify_bucket[0],
-                    "shopify_leak_rate": shopify_bucket[1],
-                }
+            values.update(
+                shopify_bucket_size=shopify_bucket[0],
+                shopify_leak_rate=shopify_bucket[1],
             )
+        backend.write(values)
         backends[system] = backend
     return backends, products, warehouse
 
