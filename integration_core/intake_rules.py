@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 # Longer identifiers would not fit PostgreSQL's index rows (about 2.7 kB): they
 # are refused instead of failing the insert.
 MAX_IDENTIFIER_LENGTH = 255
+# the webhook route's routing type (its dispatcher's)
+WEBHOOK_ROUTING_TYPE = "integration_webhook"
 IDENTIFIER_FIELDS = (
     "idempotency_key",
     "topic",

@@ -15,7 +15,12 @@ from odoo.http import request
 
 from ..db_outage import ConnectionLossFilter, OutageLog, is_connection_loss
 from ..exceptions import SignatureError
-from ..intake_rules import IntakeRefused, parse_json_body, storable
+from ..intake_rules import (
+    WEBHOOK_ROUTING_TYPE,
+    IntakeRefused,
+    parse_json_body,
+    storable,
+)
 from ..models.integration_backend import HARD_MAX_BODY_BYTES
 from ..models.integration_inbox_message import RETRIED_ON_CONFLICT
 
@@ -63,7 +68,7 @@ class IntakeDispatcher(http.HttpDispatcher):
     ``Retry-After``, logged once per outage instead of a traceback each; the
     first answer sent after it logs the recovery."""
 
-    routing_type = "integration_webhook"
+    routing_type = WEBHOOK_ROUTING_TYPE
 
     def handle_error(self, exc):
         if is_connection_loss(exc):

@@ -34,3 +34,4 @@ from . import stock_picking
 from . import account_move
 from . import account_payment
 from . import res_config_settings
+from . import ir_http

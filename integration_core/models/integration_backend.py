@@ -320,8 +320,17 @@ class IntegrationBackend(models.Model):
         if backend_id is None:
             return self.browse()
         backend = self.browse(backend_id)
-        backend._update_cache(dict(self._intake_snapshot(backend_id)), validate=False)
+        backend._cache_intake_snapshot()
         return backend
+
+    def _cache_intake_snapshot(self):
+        """Put the backend's stored settings in the record cache from the
+        per-worker snapshot; values the cache holds already (pending writes of
+        this transaction) stay."""
+        self.ensure_one()
+        cache = self.env.cache
+        for field, value in self._intake_cache_values(self.id):
+            cache.insert_missing(self, field, (value,))
 
     @api.model
     @tools.ormcache()
@@ -356,6 +365,22 @@ class IntegrationBackend(models.Model):
         return tuple(
             (name, backend._fields[name].convert_to_write(backend[name], backend))
             for name in names
+        )
+
+    @api.model
+    @tools.ormcache("backend_id")
+    def _intake_cache_values(self, backend_id):
+        """``(field, value)`` pairs of :meth:`_intake_snapshot` in the record
+        cache's format, converted once per worker (cleared with it): converting
+        them on every webhook and job cost more than the rest of the look-up."""
+        backend = self.browse(backend_id)
+        return tuple(
+            (
+                self._fields[name],
+                self._fields[name].convert_to_cache(value, backend, False),
+            )
+            for name, value in self._intake_snapshot(backend_id)
+            if name != "id"
         )
 
     @tools.ormcache("self.id")

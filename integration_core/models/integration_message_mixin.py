@@ -4,7 +4,7 @@ import logging
 import time
 import traceback
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import psycopg2
 
@@ -12,13 +12,32 @@ from odoo import api, fields, models, tools
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
+from odoo.addons.queue_job import delay as queue_job_delay
+from odoo.addons.queue_job.job import Job
+from odoo.addons.queue_job.models.base import Base as QueueJobBase
 from odoo.addons.queue_job.utils import must_run_without_delay
 
 from ..backoff import conflict_delay
 from ..exceptions import IllegalTransition
-from ..sql_insert import insert_row
+from ..sql_insert import insert_column_values, insert_row
 
 _logger = logging.getLogger(__name__)
+
+# Columns of a new job's row that depend on its message: the others are the same
+# for every new job of a message model, user and stored context.
+MESSAGE_JOB_COLUMNS = frozenset(
+    {
+        "uuid",
+        "name",
+        "func_string",
+        "date_created",
+        "records",
+        "identity_key",
+        "priority",
+        "channel",
+        "eta",
+    }
+)
 
 ERROR_MAX_LENGTH = 4000
 # Errors meaning "another transaction was in the way": the same work succeeds
@@ -147,26 +166,11 @@ class IntegrationMessageMixin(models.AbstractModel):
         SELECT on every job."""
         self.ensure_one()
         backend = self.backend_id
-        backend_fields = backend._fields
-        cache = self.env.cache
-        if backend and not cache.contains(backend, backend_fields["backend_type"]):
-            for name, value in self._backend_cache_values(backend.id):
-                # pending writes of this transaction stay
-                cache.insert_missing(backend, backend_fields[name], (value,))
+        if backend and not self.env.cache.contains(
+            backend, backend._fields["backend_type"]
+        ):
+            backend._cache_intake_snapshot()
         return backend
-
-    @api.model
-    @tools.ormcache("backend_id")
-    def _backend_cache_values(self, backend_id):
-        """``_intake_snapshot`` in the cache's format, converted once per worker
-        (cleared with it): converting on every job cost more than the rest of
-        :meth:`_cached_backend`."""
-        backend = self.env["integration.backend"].browse(backend_id)
-        return tuple(
-            (name, backend._fields[name].convert_to_cache(value, backend, False))
-            for name, value in backend._intake_snapshot(backend_id)
-            if name != "id"
-        )
 
     def _message_context(self):
         """Context keys telling handlers, hooks and log lines which message runs."""
@@ -269,32 +273,89 @@ class IntegrationMessageMixin(models.AbstractModel):
         ``new``: the message was created in this transaction, so it has no job
         yet; queue_job's look-ups for a job of the same identity or uuid are
         skipped and the job row is inserted in one statement (intake hot path).
+
+        :returns: the queue_job ``Job``, or None when its row was inserted directly
         """
         self.ensure_one()
         # the message's company: queue_job reads it from the context instead of
         # the user's record
-        delayable = (
-            self.sudo()
-            .with_company(self.company_id or self.env.company)
-            .delayable(
-                channel=self._get_job_channel(),
-                priority=self.priority,
-                eta=eta,
-                identity_key=self._job_identity(),
-                description=f"{label} {self.topic} ({self._job_owner_name()})",
-            )
-        )
+        records = self.sudo().with_company(self.company_id or self.env.company)
+        options = {
+            "channel": self._get_job_channel(),
+            "priority": self.priority,
+            "eta": eta,
+            "identity_key": self._job_identity(),
+            "description": f"{label} {self.topic} ({self._job_owner_name()})",
+        }
+        if new and records._inserts_job_rows():
+            records._insert_job_row(options)
+            return None
+        delayable = records.delayable(**options)
         getattr(delayable, self._job_method)()
-        job = delayable._build_job()
-        # "store" set on the instance: the job is trapped by queue_job's
-        # trap_jobs(), which must see it stored the usual way
-        if not new or "store" in vars(job) or must_run_without_delay(job.env):
-            delayable.delay()
-            return delayable._generated_job
-        insert_row(
-            job.env["queue.job"].sudo(), job._store_values(create=True), cache=False
+        delayable.delay()
+        return delayable._generated_job
+
+    def _inserts_job_rows(self):
+        """Whether a new message's job row is written from the row template
+        (:meth:`_job_row_template`) instead of through queue_job's Job: not when
+        jobs run at once, nor when queue_job's ``trap_jobs()`` traps them (tests),
+        nor when the model customises the job's stored values."""
+        cls = type(self)
+        return (
+            queue_job_delay.Job is Job
+            and not must_run_without_delay(self.env)
+            and cls._job_store_values is QueueJobBase._job_store_values
+            and not hasattr(cls, f"_job_store_values_for_{self._job_method}")
         )
-        return job
+
+    def _insert_job_row(self, options):
+        """Insert the row of the message's first job, as queue_job would store
+        it for ``options`` (those of ``delayable()``), without building its Job:
+        the row template's columns, then the message's own."""
+        jobs = self.env["queue.job"]
+        jobs_fields = jobs._fields
+        own = {
+            "uuid": str(uuid.uuid4()),
+            "name": options["description"],
+            "func_string": f"{self!r}.{self._job_method}()",
+            # queue_job's clock for this column
+            "date_created": datetime.now(),
+            "records": self,
+            "identity_key": options["identity_key"],
+            "priority": options["priority"],
+            "channel": options["channel"],
+            "eta": options["eta"] or False,
+        }
+        # what queue_job's Job reads off the environment
+        key = (
+            self.env.uid,
+            self.env.su,
+            self.env.context.get("company_id"),
+            repr(sorted(self._job_prepare_context_before_enqueue().items())),
+        )
+        column_values = dict(self._job_row_template(key))
+        for name, value in own.items():
+            column_values[name] = jobs_fields[name].convert_to_column_insert(
+                value, jobs
+            )
+        insert_column_values(jobs, column_values)
+
+    @api.model
+    @tools.ormcache("key")
+    def _job_row_template(self, key):
+        """The column values queue_job stores for every new job of this model,
+        user and stored context (``key``), read once per worker off a Job
+        queue_job builds for ``self``; :data:`MESSAGE_JOB_COLUMNS` are left to
+        :meth:`_insert_job_row`."""
+        delayable = self.delayable(identity_key="template", description="template")
+        getattr(delayable, self._job_method)()
+        values = delayable._build_job()._store_values(create=True)
+        jobs = self.env["queue.job"]
+        return tuple(
+            (name, jobs._fields[name].convert_to_column_insert(value, jobs, values))
+            for name, value in values.items()
+            if name not in MESSAGE_JOB_COLUMNS
+        )
 
     def _job_owner_name(self):
         """Who the job works for, in its description."""

@@ -1,4 +1,5 @@
 from datetime import timedelta
+from unittest.mock import patch
 
 import psycopg2
 
@@ -145,6 +146,46 @@ class TestReceive(IntegrationCase):
         self.assertEqual(job_record.records, message)
         Job.load(self.env, job_record.uuid).perform()
         self.assertEqual(message.state, "done")
+
+    def test_first_job_row_as_queue_job_stores_it(self):
+        """A received message's first job is inserted from the row template, not
+        through queue_job's Job: its row holds what queue_job stores for the same
+        job, but for the columns that are new on every job."""
+        message, _created = self.backend._inbox_receive(
+            "test/template", {"id": 2}, "evt-template"
+        )
+        self.assertTrue(message.sudo()._inserts_job_rows())
+
+        def job_row():
+            self.env.flush_all()
+            self.env.cr.execute(
+                "SELECT * FROM queue_job WHERE identity_key = %s",
+                (message._job_identity(),),
+            )
+            (row,) = self.env.cr.dictfetchall()
+            self.env.cr.execute("DELETE FROM queue_job WHERE id = %s", (row["id"],))
+            for column in ("id", "uuid", "date_created"):
+                self.assertTrue(row.pop(column))
+            return row
+
+        inserted = job_row()
+        message._delay_job(None, "Process")  # queue_job's own path
+        self.assertEqual(inserted, job_row())
+
+    def test_first_job_through_queue_job_when_the_model_customises_it(self):
+        """A message model customising queue_job's stored values keeps
+        queue_job's path: the template would not hold them."""
+        messages = self.env["integration.inbox.message"].sudo()
+        self.assertTrue(messages._inserts_job_rows())
+        with patch.object(
+            type(messages), "_job_store_values", lambda self, job: {}, create=True
+        ):
+            self.assertFalse(messages._inserts_job_rows())
+        with trap_jobs():
+            self.assertFalse(messages._inserts_job_rows())
+        self.assertFalse(
+            messages.with_context(queue_job__no_delay=True)._inserts_job_rows()
+        )
 
     def test_insert_row_refuses_fields_without_column(self):
         with self.assertRaisesRegex(ValueError, "payload_pretty is not a stored"):

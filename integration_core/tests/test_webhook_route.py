@@ -12,6 +12,7 @@ from odoo import fields
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
+from odoo.addons.base.models.ir_http import IrHttp as BaseIrHttp
 from odoo.addons.integration_core.models.integration_backend import (
     DEFAULT_MAX_BODY_BYTES,
 )
@@ -46,6 +47,28 @@ class TestWebhookRoute(WebhookCase):
         self.assertEqual(message.payload["data"]["id"], "42")
         self.assertEqual(message.state, "queued", "processing is left to a job")
         self.assertNotIn("Set-Cookie", response.headers)
+
+    def test_other_modules_dispatch_hooks_skipped(self):
+        """A webhook resolves no language, website or tracking cookie: the other
+        modules' ir.http hooks around the dispatch are not run for it, as they
+        are for Odoo's other routes."""
+        calls = []
+
+        def hook(name):
+            original = getattr(BaseIrHttp, name).__func__
+
+            def counted(cls, *args):
+                calls.append(name)
+                return original(cls, *args)
+
+            return patch.object(BaseIrHttp, name, classmethod(counted))
+
+        with hook("_pre_dispatch"), hook("_post_dispatch"):
+            response = self.post_signed(self.event(), msg_id="msg_hooks")
+            self.assertEqual(response.status_code, 200)
+            self.assertFalse(calls)
+            self.url_open("/web/health")
+        self.assertEqual(calls, ["_pre_dispatch", "_post_dispatch"])
 
     def test_answer_reveals_no_record_data(self):
         response = self.post_signed(self.event(name="Secret Customer"))
