@@ -101,6 +101,32 @@ def odoo_server(db, workers=2, channels="root:2", extra_env=None):
             proc.kill()
 
 
+def cpu_seconds(base_url):
+    """``{"odoo": s, "postgres": s}``: CPU seconds used so far by the Odoo server
+    serving ``base_url`` (its master and workers, found by their ``--http-port``)
+    and by PostgreSQL's processes, read from /proc (Linux)."""
+    port_arg = f"--http-port={base_url.rsplit(':', 1)[1]}".encode()
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = {"odoo": 0.0, "postgres": 0.0}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as stat_file:
+                stat = stat_file.read()
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline_file:
+                cmdline = cmdline_file.read().split(b"\0")
+        except OSError:  # the process has ended
+            continue
+        name = stat[stat.index(b"(") + 1 : stat.rindex(b")")]
+        # utime and stime, the 14th and 15th fields
+        utime, stime = stat[stat.rindex(b")") + 2 :].split()[11:13]
+        seconds = (int(utime) + int(stime)) / ticks
+        if port_arg in cmdline:
+            used["odoo"] += seconds
+        elif name.startswith(b"postgres"):
+            used["postgres"] += seconds
+    return used
+
+
 def odoo_registry(db):
     """The Odoo registry of ``db`` in this process (the client side of a bench)."""
     import odoo

@@ -241,6 +241,8 @@ def main():
         )
         backend_id, path = backend.id, f"/integration/webhook/{backend.webhook_token}"
     health_rounds, intake_rounds = [], []
+    # CPU seconds of the server's processes and of PostgreSQL's, by route
+    cpu_used = {mode: {"odoo": 0.0, "postgres": 0.0} for mode in ("health", "webhook")}
     try:
         with common.odoo_server(db, channels=args.channels) as base_url:
             # warm both routes up (registry, routing map) before measuring
@@ -251,12 +253,17 @@ def main():
             # alternate short windows so that a drift of the machine's speed
             # affects both routes alike
             for _round in range(args.rounds):
-                health_rounds.append(
-                    load(base_url, "health", path, secret, window, args.clients)
-                )
-                intake_rounds.append(
-                    load(base_url, "webhook", path, secret, window, args.clients)
-                )
+                for mode, rounds in (
+                    ("health", health_rounds),
+                    ("webhook", intake_rounds),
+                ):
+                    before = common.cpu_seconds(base_url)
+                    rounds.append(
+                        load(base_url, mode, path, secret, window, args.clients)
+                    )
+                    after = common.cpu_seconds(base_url)
+                    for group in cpu_used[mode]:
+                        cpu_used[mode][group] += after[group] - before[group]
         stored = common.count(
             registry,
             "SELECT count(*) FROM integration_inbox_message WHERE backend_id = %s",
@@ -277,6 +284,13 @@ def main():
         for health, intake in zip(health_rounds, intake_rounds, strict=True)
     ]
     print(f"stored messages:       {stored} (includes warm-up)")
+    for mode, rounds in (("health", health_rounds), ("webhook", intake_rounds)):
+        answered = sum(sum(statuses.values()) for _, _, statuses in rounds)
+        print(
+            f"CPU per request, {mode + ':':<8} Odoo "
+            f"{cpu_used[mode]['odoo'] / answered * 1000:.2f} ms, PostgreSQL "
+            f"{cpu_used[mode]['postgres'] / answered * 1000:.2f} ms"
+        )
     print(
         f"ratio accepted/health:  {intake_rate / health_rate:.2f}; "
         f"per round {', '.join(f'{ratio:.2f}' for ratio in round_ratios)}"
@@ -289,21 +303,25 @@ def main():
     # Each worker spends about workers / rate seconds per health request; a
     # webhook needs that plus at least the SQL of the floor.
     health_ms = 2 / health_rate * 1000
-    # Why the target (0.85 of the cap) is out of reach, measured 2026-12-01 on a
-    # quiet 2-core machine (0.51-0.53 of the cap; health 1.3 ms, webhook 3.4 ms of
-    # worker time, floor 0.5 ms): 0.85 of the cap leaves the webhook ~0.9 ms beyond
-    # health, floor included. In process (werkzeug test client), the webhook's
-    # Python alone costs 1.1 ms of CPU more than health's: the queue_job job
-    # object and its row's column conversion, the message row's, the backend's
-    # settings into the record cache (twice: the route's max_content_length asks
-    # too, ~0.1 ms each), HMAC, JSON parse. Its statements are the floor's and no
-    # more (signaling SELECT, INSERT message, INSERT job, COMMIT); one INSERT for
-    # both rows would save one round trip (~0.1 ms). Odoo's request machinery (two
-    # cursors, each borrowed with a connection reset, routing, _pre_dispatch) is
-    # the same for both routes. Neither the queue_job runner (0.52 vs 0.51 with
-    # the server started without queue_job) nor the senders (requests prepared
-    # before the clock: 0.44 vs 0.43) move the ratio. Reaching it needs a path
-    # that stores the two rows without the ORM and queue_job's Job object.
+    # Why the target (0.85 of the cap) is still out of reach, measured 2026-12-02
+    # on a 2-core machine (0.56-0.60 of the cap, 0.51-0.53 before the job row
+    # template): with the CPU of every process read from /proc, a webhook costs
+    # the Odoo workers 3.7 ms against health's 2.1 and PostgreSQL 1.7 ms against
+    # 0.4; 0.85 of the cap leaves the webhook the floor's 1.1 ms of wall time and
+    # ~0.8 ms more. In process (werkzeug test client), the webhook's Python now
+    # costs 1.5-1.9 ms more than health's (2.6 before): the job row comes from a
+    # per-worker template, not queue_job's Job; the other modules' ir.http hooks
+    # are skipped; insert SQL and the backend's cache values are built once. What
+    # is left is spread thin (the backend's ~50 settings into the record cache,
+    # four ormcache look-ups through `decorator`, HMAC, JSON, the response). Its
+    # statements are the floor's (signaling SELECT, INSERT message, INSERT job,
+    # COMMIT). PostgreSQL's extra ~0.7 ms beyond the floor's statements is the
+    # full rows: seven foreign keys checked, fifteen index entries, the job's
+    # NOTIFY. Odoo's request machinery is the same for both routes: two pooled
+    # connections borrowed per request, each reset (RESET ALL, SET SESSION
+    # AUTHORIZATION), and the first one's BEGIN, signaling SELECT and ROLLBACK.
+    # Going below it needs a WSGI-level intake outside odoo.http's Request (one
+    # cursor, no session, no routing), which is a decision, not a tuning.
     cap = health_ms / (health_ms + floor_ms)
     print(
         f"floor: message row + job row + COMMIT, bare SQL, cost {floor_ms:.2f} ms "
