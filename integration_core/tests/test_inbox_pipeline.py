@@ -172,6 +172,25 @@ class TestReceive(IntegrationCase):
         message._delay_job(None, "Process")  # queue_job's own path
         self.assertEqual(inserted, job_row())
 
+    def test_first_job_row_of_each_company(self):
+        """The row template is kept per stored context: a message of another
+        company's backend gets that company's job, not the first one's."""
+        other_company = self.env["res.company"].create({"name": "Template Co"})
+        other_backend = self.backend.copy(
+            {"name": "other company", "company_id": other_company.id}
+        )
+        rows = {}
+        for backend in (self.backend, other_backend):
+            message, _created = backend._inbox_receive(
+                "test/template", {"id": 3}, f"evt-company-{backend.id}"
+            )
+            rows[backend] = self.env["queue.job"].search(
+                [("identity_key", "=", message._job_identity())]
+            )
+        for backend, job in rows.items():
+            self.assertEqual(job.company_id, backend.company_id)
+            self.assertEqual(job.records.env.company, backend.company_id)
+
     def test_first_job_through_queue_job_when_the_model_customises_it(self):
         """A message model customising queue_job's stored values keeps
         queue_job's path: the template would not hold them."""
