@@ -147,6 +147,20 @@ class TestReceive(IntegrationCase):
         Job.load(self.env, job_record.uuid).perform()
         self.assertEqual(message.state, "done")
 
+    def pop_job_row(self, message):
+        """The columns of the message's job row that are the same on every
+        insert of that job; the row is deleted."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            "SELECT * FROM queue_job WHERE identity_key = %s",
+            (message._job_identity(),),
+        )
+        (row,) = self.env.cr.dictfetchall()
+        self.env.cr.execute("DELETE FROM queue_job WHERE id = %s", (row["id"],))
+        for column in ("id", "uuid", "date_created"):
+            self.assertTrue(row.pop(column))
+        return row
+
     def test_first_job_row_as_queue_job_stores_it(self):
         """A received message's first job is inserted from the row template, not
         through queue_job's Job: its row holds what queue_job stores for the same
@@ -155,22 +169,22 @@ class TestReceive(IntegrationCase):
             "test/template", {"id": 2}, "evt-template"
         )
         self.assertTrue(message.sudo()._inserts_job_rows())
-
-        def job_row():
-            self.env.flush_all()
-            self.env.cr.execute(
-                "SELECT * FROM queue_job WHERE identity_key = %s",
-                (message._job_identity(),),
-            )
-            (row,) = self.env.cr.dictfetchall()
-            self.env.cr.execute("DELETE FROM queue_job WHERE id = %s", (row["id"],))
-            for column in ("id", "uuid", "date_created"):
-                self.assertTrue(row.pop(column))
-            return row
-
-        inserted = job_row()
+        inserted = self.pop_job_row(message)
         message._delay_job(None, "Process")  # queue_job's own path
-        self.assertEqual(inserted, job_row())
+        self.assertEqual(inserted, self.pop_job_row(message))
+
+    def test_first_job_row_with_an_eta_as_queue_job_stores_it(self):
+        """An outbound message waiting for newer values of its coalesce key: its
+        first job's row, inserted from the template, waits as queue_job's would."""
+        self.backend.coalesce_delay = 30
+        message = self.backend._outbox_enqueue(
+            "test/coalesced", {"qty": 1}, coalesce_key="sku-template"
+        )
+        self.assertTrue(message.next_attempt_at)
+        inserted = self.pop_job_row(message)
+        self.assertEqual(inserted["eta"], message.next_attempt_at)
+        message._delay_job(message.next_attempt_at, "Send")  # queue_job's own path
+        self.assertEqual(inserted, self.pop_job_row(message))
 
     def test_first_job_row_of_each_company(self):
         """The row template is kept per stored context: a message of another
