@@ -320,13 +320,13 @@ class IntegrationBackend(models.Model):
         if backend_id is None:
             return self.browse()
         backend = self.browse(backend_id)
-        backend._cache_intake_snapshot()
+        backend._cache_intake_settings()
         return backend
 
-    def _cache_intake_snapshot(self):
+    def _cache_intake_settings(self):
         """Put the backend's stored settings in the record cache from the
-        per-worker snapshot; values the cache holds already (pending writes of
-        this transaction) stay."""
+        per-worker :meth:`_intake_cache_values`; values the cache holds already
+        (pending writes of this transaction) stay."""
         self.ensure_one()
         cache = self.env.cache
         for field, value in self._intake_cache_values(self.id):
@@ -351,36 +351,21 @@ class IntegrationBackend(models.Model):
 
     @api.model
     @tools.ormcache("backend_id")
-    def _intake_snapshot(self, backend_id):
+    def _intake_cache_values(self, backend_id):
+        """``(field, value)`` pairs of the backend's stored scalar settings, in
+        the record cache's format: read and converted once per worker (cleared
+        on any backend change), since converting them on every webhook and job
+        cost more than the rest of the look-up."""
         backend = self.sudo().browse(backend_id)
-        names = [
-            name
+        return tuple(
+            (field, field.convert_to_cache(backend[name], backend, False))
             for name, field in self._fields.items()
-            if field.store
+            if name != "id"
+            and field.store
             and field.column_type
             and field.type in self._INTAKE_FIELD_TYPES
             and not field.translate
             and not field.company_dependent
-        ]
-        return tuple(
-            (name, backend._fields[name].convert_to_write(backend[name], backend))
-            for name in names
-        )
-
-    @api.model
-    @tools.ormcache("backend_id")
-    def _intake_cache_values(self, backend_id):
-        """``(field, value)`` pairs of :meth:`_intake_snapshot` in the record
-        cache's format, converted once per worker (cleared with it): converting
-        them on every webhook and job cost more than the rest of the look-up."""
-        backend = self.browse(backend_id)
-        return tuple(
-            (
-                self._fields[name],
-                self._fields[name].convert_to_cache(value, backend, False),
-            )
-            for name, value in self._intake_snapshot(backend_id)
-            if name != "id"
         )
 
     @tools.ormcache("self.id")

@@ -162,14 +162,14 @@ class IntegrationMessageMixin(models.AbstractModel):
     def _cached_backend(self):
         """The message's backend; when this transaction has not read it yet, its
         stored settings come from the per-worker cache the webhook route reads
-        (``_intake_snapshot``, cleared on any backend change) instead of a wide
+        (``_intake_cache_values``, cleared on any backend change) instead of a wide
         SELECT on every job."""
         self.ensure_one()
         backend = self.backend_id
         if backend and not self.env.cache.contains(
             backend, backend._fields["backend_type"]
         ):
-            backend._cache_intake_snapshot()
+            backend._cache_intake_settings()
         return backend
 
     def _message_context(self):
