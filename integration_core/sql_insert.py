@@ -10,6 +10,8 @@ statement through the same per-field column conversion the ORM uses.
 import functools
 import weakref
 
+from psycopg2.extras import Json as PsycopgJson
+
 from odoo import fields
 from odoo.models import MAGIC_COLUMNS
 from odoo.tools import SQL
@@ -56,16 +58,7 @@ def insert_column_values(model, column_values, conflict_columns=None):
     """Insert one row of ``model`` from values already in their column format
     (``field.convert_to_column_insert``), the access log columns filled in;
     return its id, or None when ``conflict_columns`` found a row."""
-    if model._log_access:
-        # the clock, not the transaction's now(): one query less
-        now = fields.Datetime.now()
-        column_values = dict(
-            column_values,
-            create_uid=model.env.uid,
-            write_uid=model.env.uid,
-            create_date=now,
-            write_date=now,
-        )
+    column_values = _with_access_log(model, column_values)
     model.env.cr.execute(
         _insert_query(
             model._table, tuple(column_values), tuple(conflict_columns or ())
@@ -74,6 +67,40 @@ def insert_column_values(model, column_values, conflict_columns=None):
     )
     inserted = model.env.cr.fetchone()
     return inserted[0] if inserted else None
+
+
+def row_values(model, values):
+    """``(values, column_values)`` of a new row of ``model``: ``values`` with
+    the Python defaults of the fields not given, and the same in their column
+    format (see :func:`insert_row` for what applies)."""
+    values = dict(values)
+    for name, field in _defaulted_fields(model):
+        # Python defaults of fields not given apply, as with create()
+        if name not in values:
+            values[name] = field.default(model)
+    model_fields = model._fields
+    column_values = {}
+    for name, value in values.items():
+        field = model_fields[name]
+        if not field.store or not field.column_type:
+            raise ValueError(f"{model._name}.{name} is not a stored column")
+        column_values[name] = field.convert_to_column_insert(value, model, values)
+    return values, column_values
+
+
+def cache_row(record, values, json=False):
+    """Put the ``values`` of a row just inserted into the record cache, as
+    ``create()`` leaves them; JSON values only with ``json``: else they are
+    read back on first access, which is cheaper than copying them through the
+    serializer once more."""
+    model_fields = record._fields
+    model_cache = record.env.cache
+    for name, value in values.items():
+        field = model_fields[name]
+        if json or field.type != "json":
+            model_cache.insert_missing(
+                record, field, (field.convert_to_cache(value, record, False),)
+            )
 
 
 def insert_row(model, values, conflict_columns=None, cache=True):
@@ -90,30 +117,91 @@ def insert_row(model, values, conflict_columns=None, cache=True):
         Under REPEATABLE READ a conflicting row committed by a transaction the
         snapshot cannot see raises a serialization failure instead.
     """
-    values = dict(values)
-    for name, field in _defaulted_fields(model):
-        # Python defaults of fields not given apply, as with create()
-        if name not in values:
-            values[name] = field.default(model)
-    model_fields = model._fields
-    column_values = {}
-    for name, value in values.items():
-        field = model_fields[name]
-        if not field.store or not field.column_type:
-            raise ValueError(f"{model._name}.{name} is not a stored column")
-        column_values[name] = field.convert_to_column_insert(value, model, values)
+    values, column_values = row_values(model, values)
     record_id = insert_column_values(model, column_values, conflict_columns)
     if record_id is None:
         return model.browse()
     record = model.browse(record_id)
     if cache:
-        # as create() leaves them; JSON values are read back on first access:
-        # caching them would copy them through the serializer once more
-        model_cache = model.env.cache
-        for name, value in values.items():
-            field = model_fields[name]
-            if field.type != "json":
-                model_cache.insert_missing(
-                    record, field, (field.convert_to_cache(value, record, False),)
-                )
+        cache_row(record, values)
     return record
+
+
+def _with_access_log(model, column_values):
+    if not model._log_access:
+        return column_values
+    # the clock, not the transaction's now(): one query less
+    now = fields.Datetime.now()
+    return dict(
+        column_values,
+        create_uid=model.env.uid,
+        write_uid=model.env.uid,
+        create_date=now,
+        write_date=now,
+    )
+
+
+def _parameter_text(value):
+    """The text PostgreSQL receives for the parameter ``value`` when it is a
+    string or JSON; None for other values."""
+    if isinstance(value, PsycopgJson):
+        return value.dumps(value.adapted)
+    return value if isinstance(value, str) else None
+
+
+@functools.lru_cache(maxsize=64)
+def _linked_insert_query(
+    table, columns, conflict_columns, dependent_table, dependent_columns
+):
+    """The text of :func:`insert_rows_linked`'s statement; ``dependent_columns``
+    are ``(name, column type, holds the id)``. Identifiers and types come from
+    the models' definitions; every value is a parameter."""
+    expressions = []
+    for _name, column_type, holds_id in dependent_columns:
+        value = "(%s || parent.id::text || %s)" if holds_id else "%s"
+        expressions.append(f"{value}::{column_type}" if column_type else value)
+    names = ", ".join(SQL.identifier(name).code for name, _t, _h in dependent_columns)
+    return (
+        f"WITH parent AS ({_insert_query(table, columns, conflict_columns)}), "
+        f"child AS (INSERT INTO {SQL.identifier(dependent_table).code} ({names}) "
+        f"SELECT {', '.join(expressions)} FROM parent) SELECT id FROM parent"
+    )
+
+
+def insert_rows_linked(
+    model, column_values, conflict_columns, dependent, dependent_values, hole
+):
+    """Insert a row of ``model`` and, in the same statement, a row of
+    ``dependent`` that names it: every text or JSON value of
+    ``dependent_values`` holding ``hole`` (a number standing for the first
+    row's id, known once it is inserted) once gets the id in its place.
+    Both rows are inserted, or neither when ``conflict_columns`` found a row
+    of ``model``: the result is the first row's id, or None. Values are in
+    their column format; the access log columns are filled in.
+
+    One statement is one transaction in autocommit mode: both rows are
+    stored together without the round trips of BEGIN and COMMIT."""
+    column_values = _with_access_log(model, column_values)
+    dependent_values = _with_access_log(dependent, dependent_values)
+    marker = str(hole)
+    params = list(column_values.values())
+    dependent_columns = []
+    for name, value in dependent_values.items():
+        field = dependent._fields.get(name)
+        column_type = field.column_type[1] if field and field.column_type else None
+        text = _parameter_text(value)
+        holds_id = text is not None and text.count(marker) == 1
+        params.extend(text.split(marker) if holds_id else (value,))
+        dependent_columns.append((name, column_type, holds_id))
+    model.env.cr.execute(
+        _linked_insert_query(
+            model._table,
+            tuple(column_values),
+            tuple(conflict_columns or ()),
+            dependent._table,
+            tuple(dependent_columns),
+        ),
+        params,
+    )
+    inserted = model.env.cr.fetchone()
+    return inserted[0] if inserted else None

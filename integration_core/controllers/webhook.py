@@ -5,13 +5,14 @@ the body, store the inbox message (its processing is a queue_job job) and answer
 It never runs business logic and never returns record data.
 """
 
+import json
 import logging
 
 import psycopg2
 from werkzeug.exceptions import RequestEntityTooLarge, ServiceUnavailable
 
 from odoo import SUPERUSER_ID, http
-from odoo.http import request
+from odoo.http import Response, request
 
 from ..db_outage import ConnectionLossFilter, OutageLog, is_connection_loss
 from ..exceptions import SignatureError
@@ -86,9 +87,26 @@ class IntakeDispatcher(http.HttpDispatcher):
         return result
 
 
+def json_response(data, status_code=200, headers=None):
+    """The JSON answer of the intake, built without a request (the WSGI intake
+    has none), with the headers Odoo's ``make_json_response`` and its
+    dispatcher give."""
+    body = json.dumps(data, ensure_ascii=False).encode()
+    response = Response(body, status=status_code, headers=headers)
+    response.headers["Content-Type"] = "application/json; charset=utf-8"
+    response.headers["Content-Length"] = str(len(body))
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
 def _reply(status_code, status, headers=None, **extra):
-    return request.make_json_response(
-        dict(extra, status=status), headers=headers, status=status_code
+    return json_response(dict(extra, status=status), status_code, headers)
+
+
+def unavailable_response():
+    """503 with ``Retry-After``: the database cannot be reached."""
+    return _reply(
+        503, "unavailable", headers=[("Retry-After", RETRY_AFTER_UNAVAILABLE)]
     )
 
 
@@ -117,24 +135,27 @@ def _is_json(mimetype):
     )
 
 
-def _stream_limit(controller):
-    """The route's ``max_content_length``, which bounds the input stream. A body
-    sent without Content-Length (chunked) is read up to its backend's limit only;
-    a body announcing its length is checked by the route itself, to answer 413
-    like the other refusals."""
-    httprequest = request.httprequest
-    if httprequest.content_length is not None or request.env is None:
-        # request.env is None when Odoo serves without a database: the route
-        # answers 503 then
+def body_limit(env, httprequest):
+    """The bound of the input stream. A body sent without Content-Length
+    (chunked) is read up to its backend's limit only; a body announcing its
+    length is checked by the intake itself, to answer 413 like the other
+    refusals."""
+    if httprequest.content_length is not None or env is None:
+        # env is None when Odoo serves without a database: the route answers 503
         return HARD_MAX_BODY_BYTES
     token = httprequest.path.rstrip("/").rsplit("/", 1)[-1]
     try:
-        backend = request.env["integration.backend"].sudo()._get_intake_backend(token)
+        backend = env["integration.backend"].sudo()._get_intake_backend(token)
     except (psycopg2.OperationalError, psycopg2.InterfaceError):
-        return HARD_MAX_BODY_BYTES  # the route meets the same error and answers 503
+        return HARD_MAX_BODY_BYTES  # the intake meets the same error and answers 503
     # one byte more: werkzeug stops a bounded stream at its bound without an
-    # error, so reading past the limit is how the route sees a body is too large
+    # error, so reading past the limit is how the intake sees a body is too large
     return backend._webhook_body_limit() + 1 if backend else HARD_MAX_BODY_BYTES
+
+
+def _stream_limit(controller):
+    """The route's ``max_content_length`` (see :func:`body_limit`)."""
+    return body_limit(request.env, request.httprequest)
 
 
 class IntegrationWebhookController(http.Controller):
@@ -151,19 +172,31 @@ class IntegrationWebhookController(http.Controller):
     def integration_webhook(self, token, **kwargs):
         if not request.db:
             # Odoo falls back to here without a database when PostgreSQL is down.
-            return _reply(
-                503, "unavailable", headers=[("Retry-After", RETRY_AFTER_UNAVAILABLE)]
-            )
+            return unavailable_response()
         # connection losses raised from here on are answered by IntakeDispatcher
-        return self._intake(token)
+        return WebhookIntake(request.env, request.httprequest).answer(token)
 
-    def _intake(self, token):
-        env = request.env(
+
+class WebhookIntake:
+    """The intake of one delivery, whichever way its request came in (this
+    route, or the WSGI intake of :mod:`..wsgi_intake`, which serves the same
+    path without Odoo's request machinery): resolve the backend, bound and
+    authenticate the body, store the inbox message and its job, answer.
+
+    Runs inside the caller's transaction, which retries it on serialization
+    conflicts and commits it."""
+
+    def __init__(self, env, httprequest):
+        self.env = env(
             user=SUPERUSER_ID,
-            # Odoo retries the request on serialization failures
+            # the caller retries the transaction on serialization failures
             context={"tracking_disable": True, RETRIED_ON_CONFLICT: True},
         )
-        backend = env["integration.backend"]._get_intake_backend(token)
+        self.httprequest = httprequest
+
+    def answer(self, token):
+        """The response to the delivery posted to ``token``'s backend."""
+        backend = self.env["integration.backend"]._get_intake_backend(token)
         if not backend:
             return _reply(404, "not_found")
 
@@ -173,7 +206,7 @@ class IntegrationWebhookController(http.Controller):
                 429, "rate_limited", headers=[("Retry-After", str(retry_after))]
             )
 
-        httprequest = request.httprequest
+        httprequest = self.httprequest
         limit = backend._webhook_body_limit()
         if (
             httprequest.content_length is not None

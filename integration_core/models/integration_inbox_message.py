@@ -23,7 +23,6 @@ from ..exceptions import (
 )
 from ..headers import strip_credentials
 from ..intake_rules import check_identifiers
-from ..sql_insert import insert_row
 from ..sql_logging import expected_sql_failure
 from .integration_outbox_message import LOCKED_RETRY
 
@@ -160,17 +159,19 @@ class IntegrationInboxMessage(models.Model):
             correlation_id=correlation_id,
         )
         check_identifiers(values)
-        # The webhook's hot path: one INSERT (nothing when the key is known, a
-        # duplicate costs one more statement), no ORM create. A delivery of the
-        # same key by a transaction still running makes PostgreSQL wait for it;
-        # once that one commits, the row is invisible to our REPEATABLE READ
-        # snapshot and the insert fails with a serialization error.
+        # The webhook's hot path: one statement inserts the message and its
+        # job (nothing when the key is known, a duplicate costs one more
+        # statement), no ORM create. A delivery of the same key by a
+        # transaction still running makes PostgreSQL wait for it; once that one
+        # commits, the row is invisible to a REPEATABLE READ snapshot and the
+        # insert fails with a serialization error (in the WSGI intake's
+        # autocommit statement, it finds the row and inserts nothing).
         self.flush_model()
         insert = functools.partial(
-            insert_row,
-            self.sudo(),
+            self.sudo()._insert_new_with_job,
             values,
-            conflict_columns=("backend_id", "idempotency_key"),
+            ("backend_id", "idempotency_key"),
+            "Process",
         )
         if self.env.context.get(RETRIED_ON_CONFLICT):
             # the webhook route: Odoo retries the whole request on that error,
@@ -184,7 +185,6 @@ class IntegrationInboxMessage(models.Model):
                 return self._count_duplicate_committed(backend, key), False
         if not message:
             return self._count_duplicate(backend, key), False
-        message._delay_job(None, "Process", new=True)
         return message.with_env(self.env), True
 
     @api.model

@@ -19,7 +19,13 @@ from odoo.addons.queue_job.utils import must_run_without_delay
 
 from ..backoff import conflict_delay
 from ..exceptions import IllegalTransition
-from ..sql_insert import insert_column_values, insert_row
+from ..sql_insert import (
+    cache_row,
+    insert_column_values,
+    insert_row,
+    insert_rows_linked,
+    row_values,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -40,6 +46,10 @@ MESSAGE_JOB_COLUMNS = frozenset(
 )
 
 ERROR_MAX_LENGTH = 4000
+# the id of the stand-in record a job row is built for before its message is
+# inserted (:meth:`IntegrationMessageMixin._insert_new_with_job`): the largest
+# id PostgreSQL's serial ids reach, never a real message's
+ID_HOLE = 2**31 - 1
 # Errors meaning "another transaction was in the way": the same work succeeds
 # once that transaction has ended (a unique violation here is two transactions
 # creating the same binding or partner at once).
@@ -277,23 +287,32 @@ class IntegrationMessageMixin(models.AbstractModel):
         :returns: the queue_job ``Job``, or None when its row was inserted directly
         """
         self.ensure_one()
-        # the message's company: queue_job reads it from the context instead of
-        # the user's record
-        records = self.sudo().with_company(self.company_id or self.env.company)
-        options = {
+        records = self._job_records()
+        options = self._job_options(eta, label)
+        if new and records._inserts_job_rows():
+            insert_column_values(
+                self.env["queue.job"], records._job_row_values(options)
+            )
+            return None
+        delayable = records.delayable(**options)
+        getattr(delayable, self._job_method)()
+        delayable.delay()
+        return delayable._generated_job
+
+    def _job_records(self):
+        # the message's company: queue_job reads it from the context instead
+        # of the user's record
+        return self.sudo().with_company(self.company_id or self.env.company)
+
+    def _job_options(self, eta, label):
+        """The options of ``delayable()`` for the message's job."""
+        return {
             "channel": self._get_job_channel(),
             "priority": self.priority,
             "eta": eta,
             "identity_key": self._job_identity(),
             "description": f"{label} {self.topic} ({self._job_owner_name()})",
         }
-        if new and records._inserts_job_rows():
-            records._insert_job_row(options)
-            return None
-        delayable = records.delayable(**options)
-        getattr(delayable, self._job_method)()
-        delayable.delay()
-        return delayable._generated_job
 
     def _inserts_job_rows(self):
         """Whether a new message's job row is written from the row template
@@ -308,10 +327,10 @@ class IntegrationMessageMixin(models.AbstractModel):
             and not hasattr(cls, f"_job_store_values_for_{self._job_method}")
         )
 
-    def _insert_job_row(self, options):
-        """Insert the row of the message's first job, as queue_job would store
-        it for ``options`` (those of ``delayable()``), without building its Job:
-        the row template's columns, then the message's own."""
+    def _job_row_values(self, options):
+        """The column values of the message's first job row, as queue_job
+        would store it for ``options`` (those of ``delayable()``), without
+        building its Job: the row template's columns, then the message's own."""
         jobs = self.env["queue.job"]
         jobs_fields = jobs._fields
         own = {
@@ -338,7 +357,47 @@ class IntegrationMessageMixin(models.AbstractModel):
             column_values[name] = jobs_fields[name].convert_to_column_insert(
                 value, jobs
             )
-        insert_column_values(jobs, column_values)
+        return column_values
+
+    @api.model
+    def _insert_new_with_job(self, values, conflict_columns, label):
+        """Insert a new message of ``values`` (as :func:`insert_row` takes
+        them) and its first job row in one statement, when
+        :meth:`_inserts_job_rows`; else through :func:`insert_row` and
+        :meth:`_delay_job`. Empty when ``conflict_columns`` found a message.
+
+        The job row names the message's id, known once it is inserted: it is
+        built for a stand-in record of that id (:data:`ID_HOLE`) holding
+        ``values`` in the cache, so that the job hooks read what they would
+        off the real message, and the id is put in its place by the
+        statement."""
+        values, column_values = row_values(self, values)
+        stand_in = self.browse(ID_HOLE)
+        if not stand_in._inserts_job_rows():
+            message = insert_row(self, values, conflict_columns)
+            if message:
+                message._delay_job(None, label, new=True)
+            return message
+        cache_row(stand_in, values, json=True)
+        try:
+            job_values = stand_in._job_records()._job_row_values(
+                stand_in._job_options(None, label)
+            )
+        finally:
+            stand_in.invalidate_recordset()
+        message_id = insert_rows_linked(
+            self,
+            column_values,
+            conflict_columns,
+            self.env["queue.job"],
+            job_values,
+            ID_HOLE,
+        )
+        if message_id is None:
+            return self.browse()
+        message = self.browse(message_id)
+        cache_row(message, values)
+        return message
 
     @api.model
     @tools.ormcache("key")
@@ -346,7 +405,7 @@ class IntegrationMessageMixin(models.AbstractModel):
         """The column values queue_job stores for every new job of this model,
         user and stored context (``key``), read once per worker off a Job
         queue_job builds for ``self``; :data:`MESSAGE_JOB_COLUMNS` are left to
-        :meth:`_insert_job_row`."""
+        :meth:`_job_row_values`."""
         delayable = self.delayable(identity_key="template", description="template")
         getattr(delayable, self._job_method)()
         values = delayable._build_job()._store_values(create=True)

@@ -4,9 +4,11 @@ Built on the test kit of ``common.py``; ``new_whsec`` is re-exported from it.
 """
 
 import json
+from unittest.mock import patch
 
 from odoo.tests import HttpCase
 
+from .. import wsgi_intake
 from .common import (
     new_whsec,
     post_webhook,
@@ -56,3 +58,14 @@ class WebhookCase(HttpCase):
         return self.env["integration.inbox.message"].search(
             [("backend_id", "=", (backend or self.backend).id)]
         )
+
+
+class OdooRouteMixin:
+    """Runs a webhook test case's tests through Odoo's route, with the WSGI
+    intake (which serves the same path by default) off."""
+
+    def setUp(self):
+        super().setUp()
+        patcher = patch.dict(wsgi_intake.SETTINGS, enabled=False)
+        patcher.start()
+        self.addCleanup(patcher.stop)

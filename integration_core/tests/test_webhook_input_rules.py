@@ -23,7 +23,7 @@ from odoo.addons.integration_core.intake_rules import (
     parse_json_body,
 )
 
-from .common_webhook import WebhookCase
+from .common_webhook import OdooRouteMixin, WebhookCase
 
 WEBHOOK_LOGGER = "odoo.addons.integration_core.controllers.webhook"
 LONG = "k" * 3000
@@ -118,6 +118,9 @@ class TestConnectionLoss(WebhookCase):
         with patch.object(sql_db.TestCursor, "commit", lost):
             self.assertUnavailable(self.post_signed(self.event()))
 
+    # the cursor of a request that serves the delivery: the WSGI intake's one
+    SERVING_CURSOR = 1
+
     def test_connection_refused_opening_the_request_cursor_answers_503(self):
         original = Registry.cursor
         test_thread = threading.current_thread()
@@ -126,8 +129,7 @@ class TestConnectionLoss(WebhookCase):
         def cursor(registry, *args, **kwargs):
             if threading.current_thread() is not test_thread:
                 calls["count"] += 1
-                # the first one checks the registry; the second serves the route
-                if calls["count"] % 2 == 0:
+                if calls["count"] == self.SERVING_CURSOR:
                     raise psycopg2.OperationalError("Connection refused")
             return original(registry, *args, **kwargs)
 
@@ -160,3 +162,11 @@ class TestConnectionLoss(WebhookCase):
                 time.sleep(0.01)
         self.assertEqual(len(logs.output), 1)
         self.assertIn("database reachable again", logs.output[0])
+
+
+@tagged("post_install", "-at_install")
+class TestConnectionLossOdooRoute(OdooRouteMixin, TestConnectionLoss):
+    """The same, through Odoo's route."""
+
+    # the first one checks the registry; the second serves the route
+    SERVING_CURSOR = 2

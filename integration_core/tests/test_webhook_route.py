@@ -9,15 +9,17 @@ import psycopg2
 import requests
 
 from odoo import fields
+from odoo.modules.registry import Registry
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from odoo.addons.base.models.ir_http import IrHttp as BaseIrHttp
+from odoo.addons.integration_core import wsgi_intake
 from odoo.addons.integration_core.models.integration_backend import (
     DEFAULT_MAX_BODY_BYTES,
 )
 
-from .common_webhook import WebhookCase, new_whsec
+from .common_webhook import OdooRouteMixin, WebhookCase, new_whsec
 
 WEBHOOK_LOGGER = "odoo.addons.integration_core.controllers.webhook"
 
@@ -458,3 +460,48 @@ class TestWebhookRoute(WebhookCase):
         )
         self.assertEqual({a.json()["id"] for a in answers}, {message.id})
         self.assertEqual(message.duplicate_count, 5)
+
+
+@tagged("post_install", "-at_install")
+class TestWebhookOdooRoute(OdooRouteMixin, TestWebhookRoute):
+    """The same, through Odoo's route (the WSGI intake off): a server where
+    it cannot serve (several databases) answers alike."""
+
+
+@tagged("post_install", "-at_install")
+class TestWsgiIntake(WebhookCase):
+    """The WSGI intake serves a delivery in one cursor, without Odoo's
+    request machinery, and leaves what it cannot serve to Odoo's route."""
+
+    def count_calls(self, owner, name):
+        """Calls of ``owner.name`` from other threads than the test's."""
+        original = getattr(owner, name)
+        test_thread = threading.current_thread()
+        calls = []
+
+        def counted(*args, **kwargs):
+            if threading.current_thread() is not test_thread:
+                calls.append(name)
+            return original(*args, **kwargs)
+
+        patcher = patch.object(owner, name, counted)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+        return calls
+
+    def test_one_cursor_no_routing(self):
+        cursors = self.count_calls(Registry, "cursor")
+        matches = self.count_calls(BaseIrHttp, "_match")
+        response = self.post_signed(self.event(), msg_id="msg_wsgi")
+        self.assertEqual(response.json()["status"], "accepted")
+        self.assertEqual(len(cursors), 1)
+        self.assertFalse(matches)
+        self.assertEqual(self.messages().idempotency_key, "msg_wsgi")
+
+    def test_left_to_odoo_when_it_cannot_serve(self):
+        matches = self.count_calls(BaseIrHttp, "_match")
+        with patch.object(wsgi_intake, "_registry", return_value=None):
+            response = self.post_signed(self.event(), msg_id="msg_odoo")
+        self.assertEqual(response.json()["status"], "accepted")
+        self.assertTrue(matches, "served by Odoo's route")
+        self.assertEqual(self.messages().idempotency_key, "msg_odoo")

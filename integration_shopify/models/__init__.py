@@ -3,4 +3,4 @@ from . import integration_shopify_product_binding
 from . import integration_backend
 from . import integration_event
 from . import stock_picking
-from . import stock_move
+from . import stock_quant

@@ -138,6 +138,25 @@ class TestOutbound(ShopifyCase):
         self.assertEqual(self.shop.inventory_levels, {(900001, int(LOCATION_ID)): 12})
         self.assertEqual(len(self.shop.requests), 1)
 
+    def test_inventory_export_follows_reservations(self):
+        """An order reserves stock without a done move: the free stock the
+        shop shows must drop with it, and come back when the order is
+        cancelled."""
+        self.bind("SKU-A", 900001)
+        self.adjust(self.products["SKU-A"], 10)
+        self.send_all(self.outbox("inventory/set"))
+        level = (900001, int(LOCATION_ID))
+        self.assertEqual(self.shop.inventory_levels, {level: 10})
+        payload = sim.order_payload([("SKU-A", 3, "20")])
+        self.deliver("orders/create", payload)
+        order = self.order_of(payload)
+        self.assertEqual(order.picking_ids.move_ids.quantity, 3, "reserved")
+        self.send_all(self.outbox("inventory/set"))
+        self.assertEqual(self.shop.inventory_levels, {level: 7})
+        order._action_cancel()
+        self.send_all(self.outbox("inventory/set"))
+        self.assertEqual(self.shop.inventory_levels, {level: 10})
+
     def test_inventory_429_storm_stays_in_bucket(self):
         """Another app filled the bucket: we get one 429, then pace on the
         call-limit header and Retry-After so no call finds the bucket full."""

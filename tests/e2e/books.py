@@ -332,6 +332,34 @@ def moves(db):
     return dict(sorted(rows.items()))
 
 
+def free_stock(db):
+    """``{"item@location": free quantity}``: what Odoo says each bound
+    inventory item may sell at each mapped Shopify location (on hand minus
+    reserved, over the internal locations of the location's warehouse)."""
+    return {
+        f"{item}@{location}": int(free)
+        for item, location, free in _rows(
+            db,
+            """SELECT b.inventory_item_id, l.shopify_location_id,
+                      COALESCE(SUM(q.quantity - q.reserved_quantity), 0)
+                 FROM integration_shopify_product_binding b
+                 JOIN integration_binding g ON g.id = b.binding_id
+                 JOIN integration_shopify_location l
+                   ON l.backend_id = g.backend_id AND l.export_inventory
+                 JOIN stock_warehouse w ON w.id = l.warehouse_id
+                 JOIN stock_location v ON v.id = w.view_location_id
+                 LEFT JOIN stock_location s
+                   ON s.parent_path LIKE v.parent_path || '%%'
+                  AND s.usage = 'internal'
+                 LEFT JOIN stock_quant q
+                   ON q.location_id = s.id AND q.product_id = b.product_id
+                WHERE b.inventory_item_id IS NOT NULL AND b.export_inventory
+                GROUP BY 1, 2
+                ORDER BY 1, 2""",
+        )
+    }
+
+
 def simulator_calls(sims):
     """The calls each simulator answered with success, normalised and
     counted; the Shopify ones that only read are counted once per path (a

@@ -529,6 +529,18 @@ class Run:
             )
 
     # -- all of it ------------------------------------------------------------------------
+    def check_stock_levels(self):
+        """Once everything has settled, the shop shows Odoo's free stock of
+        every bound item (reservations included, not only done moves)."""
+        shop = {
+            f"{item}@{location}": level
+            for (item, location), level in self.sims["shopify"].inventory_levels.items()
+        }
+        for key, free in books.free_stock(self.db).items():
+            self.expect(
+                shop.get(key) == free, f"stock {key}: shop {shop.get(key)}, Odoo {free}"
+            )
+
     def play(self):
         started = time.monotonic()
         self.start()
@@ -538,6 +550,7 @@ class Run:
             self.track()
             self.payout()
             self.check_correlation()
+            self.check_stock_levels()
             dump = books.dump(self.db, self.sims)
         finally:
             self.stop()
