@@ -31,6 +31,7 @@ from . import sale_order_line
 from . import integration_tracking_line
 from . import integration_tracking_event
 from . import stock_picking
+from . import stock_quant
 from . import account_move
 from . import account_payment
 from . import res_config_settings

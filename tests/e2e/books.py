@@ -341,7 +341,7 @@ def free_stock(db):
         for item, location, free in _rows(
             db,
             """SELECT b.inventory_item_id, l.shopify_location_id,
-                      COALESCE(SUM(q.quantity - q.reserved_quantity), 0)
+                      COALESCE(SUM(COALESCE(q.quantity, 0) - COALESCE(q.reserved_quantity, 0)), 0)
                  FROM integration_shopify_product_binding b
                  JOIN integration_binding g ON g.id = b.binding_id
                  JOIN integration_shopify_location l
