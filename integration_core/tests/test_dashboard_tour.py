@@ -1,4 +1,8 @@
+import functools
+from unittest.mock import patch
+
 from odoo.tests import HttpCase, tagged
+from odoo.tests.common import ChromeBrowser
 
 from odoo.addons.queue_job.tests.common import trap_jobs
 
@@ -24,4 +28,8 @@ class TestDashboardTour(HttpCase):
                 "tour/dead", {"id": 1, "email": "tour@example.com"}, "tour-1"
             )
         message.write({"state": "dead", "last_error": "PermanentError: tour"})
-        self.start_tour("/odoo", "integration_core_dashboard_tour", login="admin")
+        # the runner's readiness wait is a fixed 60 s, which a web client
+        # loading on a 2-core machine busy with the rest of CI can outlast
+        wait_ready = functools.partialmethod(ChromeBrowser._wait_ready, timeout=180)
+        with patch.object(ChromeBrowser, "_wait_ready", wait_ready):
+            self.start_tour("/odoo", "integration_core_dashboard_tour", login="admin")
