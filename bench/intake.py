@@ -303,25 +303,21 @@ def main():
     # Each worker spends about workers / rate seconds per health request; a
     # webhook needs that plus at least the SQL of the floor.
     health_ms = 2 / health_rate * 1000
-    # Why the target (0.85 of the cap) is still out of reach, measured 2026-12-02
-    # on a 2-core machine (0.56-0.60 of the cap, 0.51-0.53 before the job row
-    # template): with the CPU of every process read from /proc, a webhook costs
-    # the Odoo workers 3.7 ms against health's 2.1 and PostgreSQL 1.7 ms against
-    # 0.4; 0.85 of the cap leaves the webhook the floor's 1.1 ms of wall time and
-    # ~0.8 ms more. In process (werkzeug test client), the webhook's Python now
-    # costs 1.5-1.9 ms more than health's (2.6 before): the job row comes from a
-    # per-worker template, not queue_job's Job; the other modules' ir.http hooks
-    # are skipped; insert SQL and the backend's cache values are built once. What
-    # is left is spread thin (the backend's ~50 settings into the record cache,
-    # four ormcache look-ups through `decorator`, HMAC, JSON, the response). Its
-    # statements are the floor's (signaling SELECT, INSERT message, INSERT job,
-    # COMMIT). PostgreSQL's extra ~0.7 ms beyond the floor's statements is the
-    # full rows: seven foreign keys checked, fifteen index entries, the job's
-    # NOTIFY. Odoo's request machinery is the same for both routes: two pooled
-    # connections borrowed per request, each reset (RESET ALL, SET SESSION
-    # AUTHORIZATION), and the first one's BEGIN, signaling SELECT and ROLLBACK.
-    # Going below it needs a WSGI-level intake outside odoo.http's Request (one
-    # cursor, no session, no routing), which is a decision, not a tuning.
+    # Where the target (0.85 of the cap) stands, measured 2026-12-02 on a 2-core
+    # machine. Webhooks are now served at the WSGI level (integration_core/
+    # wsgi_intake.py): one pooled connection in autocommit, Odoo's signaling
+    # SELECT and one statement inserting message and job (no BEGIN/COMMIT round
+    # trips, no second cursor, session, routing or dispatcher). Ratio
+    # accepted/health 0.39 -> 0.47-0.50 on machines of the same speed class; in
+    # process (werkzeug test client) the route's SQL went from five round trips
+    # (BEGIN+SELECT 1.2 ms, INSERT 1.7, INSERT 1.3, COMMIT 1.2) to two (SELECT
+    # 0.6, INSERT with its commit 2.8). The cap's share moves with the floor's
+    # own noise (1.0-4.0 ms on this machine in one day: 0.58-0.82). What is
+    # left: CPU per webhook is Odoo 5.4 ms against health's 3.9, PostgreSQL 2.8
+    # against 0.8 (the rows' seven foreign keys, fifteen index entries and the
+    # job's NOTIFY, plus the commit); the Python is spread thin (the backend's
+    # settings into the record cache, ormcache look-ups through `decorator`,
+    # HMAC, JSON, the response).
     cap = health_ms / (health_ms + floor_ms)
     print(
         f"floor: message row + job row + COMMIT, bare SQL, cost {floor_ms:.2f} ms "
