@@ -23,6 +23,7 @@ Usage: setup/faults.py [SCENARIO ...] [--orders 500] [--keep-db]
 """
 
 import argparse
+import ast
 import json
 import os
 import random
@@ -663,9 +664,12 @@ def scenario_leader(args):
             "sale_orders",
             "jobs_by_node",
             "requests_by_node",
-            "max_calls_in_1s",
+            "busiest_window_calls",
+            "window_allowed",
+            "throttled_429",
+            "rate_limit_held",
         ):
-            figures[name] = value
+            figures[name] = _literal(value)
     figures["duplicates"] = int(figures.get("doubled", 0) or 0)
     figures["lost"] = int(figures.get("lost", 0) or 0)
     harness.drop_database("integration_faults_cluster")
@@ -674,6 +678,14 @@ def scenario_leader(args):
             f"leader: setup/cluster --check failed: {run.stderr[-2000:]}"
         )
     return judge("leader", figures)
+
+
+def _literal(text):
+    """A figure printed by ``setup/cluster --check`` as the value it stands for."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
 
 
 SCENARIOS = {
