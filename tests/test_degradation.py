@@ -12,10 +12,8 @@ Each test reports the figures it checks (:func:`report`: logged at INFO level
 and written to stdout, shown by ``pytest -s``).
 """
 
-import json
 import logging
 import os
-import subprocess
 import tempfile
 import time
 import uuid
@@ -499,22 +497,7 @@ def test_backlog_of_inventory_updates_lets_a_new_order_through():
     try:
         harness.install_database(db, "integration_shopify", log)
         installed = time.monotonic()
-        seeded = subprocess.run(
-            [
-                harness.python(),
-                "-c",
-                SEED_BACKLOG,
-                os.path.dirname(harness.__file__),
-                db,
-                shop.base_url,
-                str(BACKLOG),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=True,
-        )
-        info = json.loads(seeded.stdout.strip().splitlines()[-1])
+        info = harness.run_seed_script(SEED_BACKLOG, db, shop.base_url, BACKLOG)
         prepared = time.monotonic()
         with harness.OdooServer(db, workers=3, channels="root:2", log=log) as server:
             harness.wait_until(

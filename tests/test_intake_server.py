@@ -12,7 +12,6 @@ answered ``accepted`` once and ``duplicate`` for every other copy, and counted.
 
 import json
 import os
-import subprocess
 import tempfile
 import threading
 import urllib.error
@@ -51,20 +50,7 @@ def intake_database():
     log = os.path.join(tempfile.gettempdir(), f"{db}.log")
     harness.install_database(db, "integration_core", log)
     try:
-        seeded = subprocess.run(
-            [
-                harness.python(),
-                "-c",
-                SEED_BACKEND,
-                os.path.dirname(harness.__file__),
-                db,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=True,
-        )
-        info = json.loads(seeded.stdout.strip().splitlines()[-1])
+        info = harness.run_seed_script(SEED_BACKEND, db)
         yield db, log, info
     finally:
         harness.drop_database(db)

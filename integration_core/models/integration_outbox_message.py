@@ -1,3 +1,4 @@
+import json
 import logging
 import time
 import uuid
@@ -22,6 +23,9 @@ from ..sql_logging import expected_sql_failure
 
 _logger = logging.getLogger(__name__)
 
+# cr.precommit.data key: the waiting message each coalesce key was last given
+# in this transaction, with what it was given
+WAITING_IN_TRANSACTION = "integration_outbox_waiting"
 # Seconds after its predecessor's next attempt a message checks again.
 PREDECESSOR_RECHECK = 2.0
 # Seconds before a send job finding its message locked elsewhere tries again.
@@ -144,6 +148,69 @@ class IntegrationOutboxMessage(models.Model):
             values.update(res_model=record._name, res_id=record.id)
             correlation = getattr(record, "integration_correlation_id", False)
             values["correlation_id"] = values["correlation_id"] or correlation or False
+        memo_key = request = None
+        if coalesce_key and not idempotency_key:
+            memo_key = (backend.id, coalesce_key)
+            request = self._enqueue_request_signature(values)
+            waiting = self._waiting_in_transaction(memo_key, request)
+            if waiting:
+                return waiting.with_env(self.env)
+        message = self._enqueue_message(backend, values, coalesce_key, idempotency_key)
+        if memo_key:
+            self.env.cr.precommit.data.setdefault(WAITING_IN_TRANSACTION, {})[
+                memo_key
+            ] = (message.id, request)
+        return message
+
+    @api.model
+    def _enqueue_request_signature(self, values):
+        """What an enqueue asks for, to compare with the coalesce key's last
+        one in this transaction."""
+        return json.dumps(
+            [
+                values[name]
+                for name in (
+                    "topic",
+                    "payload",
+                    "sequence_key",
+                    "external_ref",
+                    "res_model",
+                    "res_id",
+                )
+                if name in values
+            ],
+            sort_keys=True,
+            default=str,
+        )
+
+    @api.model
+    def _waiting_in_transaction(self, memo_key, request):
+        """The message this transaction gave the same request for the same
+        coalesce key, when it still waits as it was left (not attempted,
+        sent or rolled back to a savepoint since): enqueueing it again changes
+        nothing, so a burst of identical requests in one transaction (a level
+        to read at send time, asked for by every stock change) costs one
+        SELECT each instead of a lock and an update. Its row stays locked by
+        this transaction (created or updated by it) until the commit."""
+        message_id, last_request = self.env.cr.precommit.data.get(
+            WAITING_IN_TRANSACTION, {}
+        ).get(memo_key, (None, None))
+        if not message_id or last_request != request:
+            return self.browse()
+        self.flush_model()
+        self.env.cr.execute(
+            "SELECT 1 FROM integration_outbox_message"
+            " WHERE id = %s AND state = 'pending'"
+            " AND COALESCE(attempt_count, 0) = 0",
+            (message_id,),
+        )
+        return self.browse(message_id) if self.env.cr.fetchone() else self.browse()
+
+    @api.model
+    def _enqueue_message(self, backend, values, coalesce_key, idempotency_key):
+        """The message carrying ``values``: a waiting one of ``coalesce_key``
+        updated in place, or a new one superseding the older waiting ones."""
+        topic, payload = values["topic"], values["payload"]
         older = self._lock_coalescible(backend, coalesce_key) if coalesce_key else None
         if older:
             values["payload"] = self.sudo()._coalesce_payload(older, payload)
@@ -284,7 +351,10 @@ class IntegrationOutboxMessage(models.Model):
 
         The default is ``payload``: the latest value wins. Connectors whose
         payloads are partial updates override it to merge the payloads of
-        ``older_pending`` (oldest first) under ``payload``.
+        ``older_pending`` (oldest first) under ``payload``; the merge must
+        not count a value twice: the same request enqueued again in one
+        transaction while its message waits is not merged again
+        (:meth:`_waiting_in_transaction`).
         """
         return payload
 

@@ -1,3 +1,4 @@
+import contextlib
 import threading
 import time
 from datetime import timedelta
@@ -289,6 +290,35 @@ class TestOutboundDelivery(OutboundMixin, IntegrationCase):
         self.assertEqual(old.state, "superseded")
         self.assertEqual(old.superseded_by_id, new)
         self.assertEqual([r.json["qty"] for r in self.server.requests], [1, 2])
+
+    def test_same_request_again_in_a_transaction_keeps_its_message(self):
+        with trap_jobs() as trap:
+            first = self.enqueue({"sku": "A", "qty": 1}, coalesce_key="sku:A")
+            with recorded_statements() as statements:
+                again = self.enqueue({"sku": "A", "qty": 1}, coalesce_key="sku:A")
+            # one SELECT that it still waits: no lock, no update, no new job
+            self.assertEqual(len(statements), 1, statements)
+            self.assertEqual(again, first)
+            changed = self.enqueue({"sku": "A", "qty": 2}, coalesce_key="sku:A")
+            self.assertEqual(changed, first)
+            trap.assert_jobs_count(1, only=first._job_send)
+            trap.perform_enqueued_jobs()
+            self.assertEqual(first.state, "sent")
+            # sent since: the same request is a new message
+            after_send = self.enqueue({"sku": "A", "qty": 2}, coalesce_key="sku:A")
+        self.assertNotEqual(after_send, first)
+        self.assertEqual([r.json["qty"] for r in self.server.requests], [2])
+
+    def test_same_request_after_a_savepoint_rollback_is_enqueued(self):
+        with trap_jobs():
+            with contextlib.suppress(ZeroDivisionError), self.env.cr.savepoint():
+                rolled_back = self.enqueue({"qty": 1}, coalesce_key="sku:B")
+                rolled_back_id = rolled_back.id
+                raise ZeroDivisionError
+            kept = self.enqueue({"qty": 1}, coalesce_key="sku:B")
+        self.assertNotEqual(kept.id, rolled_back_id)
+        self.assertTrue(kept.exists())
+        self.assertEqual(kept.state, "pending")
 
     def test_coalesce_hook_can_merge(self):
         def merge(model, older_pending, payload):

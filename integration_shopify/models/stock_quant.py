@@ -34,26 +34,9 @@ class StockQuant(models.Model):
                 ]
             )
         )
-        # one waiting message per item and location is enough in a transaction:
-        # its level is read when it is sent
-        waiting = self.env.cr.precommit.data.setdefault("shopify_inventory_waiting", {})
+        # the same level asked again in this transaction is one SELECT: the
+        # core keeps the waiting message (integration.outbox.message._enqueue)
         for binding in bindings:
             backend = binding.backend_id
             for location in backend.shopify_location_ids.filtered("export_inventory"):
-                key = (backend.id, binding.id, location.id)
-                if key in waiting and self._shopify_still_waiting(waiting[key]):
-                    continue
-                waiting[key] = backend._shopify_enqueue_inventory_level(
-                    binding, location
-                ).id
-
-    def _shopify_still_waiting(self, message_id):
-        """Whether the level message ``message_id`` is still to be sent as it
-        is (not sent, attempted or undone since it was queued)."""
-        self.env["integration.outbox.message"].flush_model()
-        self.env.cr.execute(
-            "SELECT 1 FROM integration_outbox_message"
-            " WHERE id = %s AND state = 'pending' AND attempt_count = 0",
-            (message_id,),
-        )
-        return bool(self.env.cr.fetchone())
+                backend._shopify_enqueue_inventory_level(binding, location)

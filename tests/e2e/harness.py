@@ -8,6 +8,7 @@ Everything stays on 127.0.0.1.
 """
 
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -380,3 +381,17 @@ def python():
     return (
         os.path.join(VENV, "bin", "python") if os.path.exists(VENV) else sys.executable
     )
+
+
+def run_seed_script(script, db, *args, timeout=300):
+    """Run ``script`` (Python source) with the virtualenv's Python, given this
+    folder, ``db`` and ``args`` as its arguments, from a process of its own (a
+    test process cannot open a second registry); the JSON it prints last."""
+    seeded = subprocess.run(
+        [python(), "-c", script, os.path.dirname(__file__), db, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=True,
+    )
+    return json.loads(seeded.stdout.strip().splitlines()[-1])
