@@ -16,6 +16,8 @@ from odoo import fields
 from odoo.models import MAGIC_COLUMNS
 from odoo.tools import SQL
 
+from .intake_connections import execute
+
 # per model class (one per registry): its stored fields with a Python default
 _DEFAULTED_FIELDS = weakref.WeakKeyDictionary()
 
@@ -150,6 +152,7 @@ def _parameter_text(value):
 
 
 @functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=64)
 def _linked_insert_query(
     table, columns, conflict_columns, dependent_table, dependent_columns
 ):
@@ -193,7 +196,8 @@ def insert_rows_linked(
         holds_id = text is not None and text.count(marker) == 1
         params.extend(text.split(marker) if holds_id else (value,))
         dependent_columns.append((name, column_type, holds_id))
-    model.env.cr.execute(
+    execute(
+        model.env.cr,
         _linked_insert_query(
             model._table,
             tuple(column_values),

@@ -8,9 +8,10 @@ on a server with one database (the one Odoo would serve the request from), that
 has this module, :func:`serve` answers in one cursor, each statement its own
 transaction: the registry's signaling check, then
 :class:`~.controllers.webhook.WebhookIntake` - the same code as the route's -
-whose one write inserts the message and its job together: three round trips
-to PostgreSQL (the pooled connection's reset, the check, the insert) where
-Odoo's route has two cursors, BEGIN and COMMIT.
+whose one write inserts the message and its job together: two round trips
+to PostgreSQL (the check, the insert) on a connection kept for the intake
+without Odoo's reset (:mod:`.intake_connections`), where Odoo's route has two
+cursors, their resets, BEGIN and COMMIT.
 
 Anything else (several or no databases, a registry still loading or
 changed by another process) goes to Odoo's own handling, where the route
@@ -29,7 +30,7 @@ import time
 import psycopg2
 from werkzeug.exceptions import InternalServerError
 
-from odoo import SUPERUSER_ID, api, http
+from odoo import SUPERUSER_ID, api, http, sql_db
 from odoo.service.model import retrying
 from odoo.tools import config
 
@@ -41,6 +42,7 @@ from .controllers.webhook import (
     unavailable_response,
 )
 from .db_outage import is_connection_loss
+from .intake_connections import IntakeConnectionPool
 
 _logger = logging.getLogger(__name__)
 
@@ -49,6 +51,8 @@ ENABLED_VARIABLE = "INTEGRATION_WSGI_INTAKE"
 INTAKE_MODEL = "integration.inbox.message"
 # "enabled": False sends every webhook to Odoo's route (tests of that path)
 SETTINGS = {"enabled": os.environ.get(ENABLED_VARIABLE, "1") != "0"}
+# this process's connections for the intake, kept between deliveries
+CONNECTIONS = IntakeConnectionPool()
 
 
 def _registry(environ):
@@ -100,6 +104,31 @@ def _answer_in_autocommit(intake, token):
     return response
 
 
+def _checked_cursor(registry, autocommit):
+    """``(cursor, registry)``: a cursor for the intake and the registry after
+    Odoo's signaling check made with it.
+
+    In autocommit, the cursor is on one of :data:`CONNECTIONS` (no reset, see
+    :mod:`.intake_connections`); a kept connection found dead by the check
+    (PostgreSQL restarted since) is replaced by a new one once, as Odoo's pool
+    replaces the connections its reset finds dead. Else (tests) it is the
+    registry's own."""
+    connection_info = sql_db.connection_info_for(registry.db_name)[1]
+    while True:
+        if autocommit:
+            cr = sql_db.Cursor(CONNECTIONS, registry.db_name, connection_info)
+            kept = CONNECTIONS.was_kept(cr.connection)
+        else:
+            cr, kept = registry.cursor(), False
+        try:
+            return cr, registry.check_signaling(cr)
+        except Exception as err:
+            with contextlib.suppress(psycopg2.Error):
+                cr.close()
+            if not (kept and is_connection_loss(err)):
+                raise
+
+
 def serve(environ):
     """The response to a webhook delivery, or None to leave the request to
     Odoo's handling (which answers it the same way, only slower)."""
@@ -126,12 +155,11 @@ def serve(environ):
         if registry is None:
             return None
         _reset_thread(threading.current_thread(), registry.db_name)
-        with contextlib.closing(registry.cursor()) as cr:
-            # each statement its own transaction (see _answer_in_autocommit)
-            autocommit = not registry.in_test_mode()
-            if autocommit:
-                cr.connection.autocommit = True
-            if registry.check_signaling(cr) is not registry:
+        # each statement its own transaction (see _answer_in_autocommit)
+        autocommit = not registry.in_test_mode()
+        cr, current = _checked_cursor(registry, autocommit)
+        with contextlib.closing(cr):
+            if current is not registry:
                 return None  # reloaded: Odoo builds the new registry
             env = api.Environment(cr, SUPERUSER_ID, {})
             httprequest.max_content_length = body_limit(env, httprequest)

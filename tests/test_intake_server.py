@@ -141,3 +141,40 @@ def test_concurrent_copies_of_a_delivery_are_stored_once(intake_database, wsgi_i
         assert duplicate_count == COPIES - 1, (key, duplicate_count)
         assert state == "queued", (key, state)
         assert jobs == 1, (key, jobs)
+
+
+def test_kept_intake_connections_replaced_when_their_backends_end(intake_database):
+    """The WSGI intake keeps its connections between deliveries (no reset to
+    find a dead one): after PostgreSQL ended every session of the server
+    (a restart would), the next deliveries are accepted, not answered 503."""
+    db, log, info = intake_database
+    run = uuid.uuid4().hex[:8]
+
+    def delivery(key):
+        body = json.dumps({"type": "integration.ping", "data": {"id": key}}).encode()
+        return body, standard_webhook_headers(info["secret"], body, msg_id=key)
+
+    with harness.OdooServer(db, workers=2, channels="root:0", log=log) as server:
+        url = server.url + info["path"]
+        # at once: both workers serve some, and keep a connection
+        before = _post_all_at_once(
+            url, [delivery(f"msg_{run}_before{number}") for number in range(8)]
+        )
+        ended = harness.query(
+            db,
+            """SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                WHERE datname = %s AND pid <> pg_backend_pid()""",
+            (db,),
+        )
+        after = [_post(url, *delivery(f"msg_{run}_after{n}")) for n in range(6)]
+
+    assert all(status == 200 for status, _answer in before), before
+    assert ended, "the server's sessions were ended"
+    assert [status for status, _answer in after] == [200] * 6, after
+    assert {answer["status"] for _status, answer in after} == {"accepted"}, after
+    stored = harness.query(
+        db,
+        "SELECT count(*) FROM integration_inbox_message WHERE idempotency_key LIKE %s",
+        (f"msg_{run}_%",),
+    )
+    assert stored[0][0] == 14, stored
