@@ -51,17 +51,23 @@ class AutocommitConnection(PsycoConnection):
     def set_session(self, *args, **kwargs):
         """Ignored: the connection stays in autocommit."""
 
-    def prepared(self, cursor, query):
-        """The ``EXECUTE`` of ``query`` (``%s`` placeholders, as psycopg2
-        takes them) prepared on this connection, through ``cursor`` the first
-        time: the same parameters run it."""
-        statement = self._prepared.get(query)
+    def prepared(self, cursor, query, params=True):
+        """The ``EXECUTE`` of ``query`` prepared on this connection, through
+        ``cursor`` the first time: the same parameters run it. With
+        ``params``, ``query`` has psycopg2's ``%s`` placeholders; without, it
+        is taken as it is (as psycopg2 does)."""
+        key = (query, bool(params))
+        statement = self._prepared.get(key)
         if statement is None:
             name = f"integration_intake_{len(self._prepared)}"
-            numbered, count = _numbered_placeholders(query)
+            numbered, count = _numbered_placeholders(query) if params else (query, 0)
             cursor.execute(f"PREPARE {name} AS {numbered}")
-            statement = f"EXECUTE {name} ({', '.join(['%s'] * count)})"
-            self._prepared[query] = statement
+            statement = (
+                f"EXECUTE {name} ({', '.join(['%s'] * count)})"
+                if count
+                else f"EXECUTE {name}"
+            )
+            self._prepared[key] = statement
         return statement
 
 
@@ -79,11 +85,33 @@ def _numbered_placeholders(query):
     return re.sub(r"%([s%])", number, query), count
 
 
-def execute(cursor, query, params):
+def execute(cursor, query, params=None):
     """Run ``query`` on ``cursor``: prepared when its connection keeps
-    prepared statements (an intake connection), else as it is."""
+    prepared statements (an intake connection), else as it is.
+
+    Only for statements PostgreSQL can prepare (``SELECT``, ``INSERT``,
+    ``UPDATE``, ``DELETE``) whose parameters are single values: a tuple
+    psycopg2 would expand into a list is not one."""
     prepared = getattr(cursor.connection, "prepared", None)
-    cursor.execute(prepared(cursor, query) if prepared else query, params)
+    if prepared:
+        query = prepared(cursor, query, params is not None)
+    cursor.execute(query, params)
+
+
+class PreparingCursor:
+    """``cursor``, its statements run by :func:`execute`: for code of
+    Odoo's that runs its own parameterless ``SELECT`` (the registry's
+    signaling check) on an intake connection."""
+
+    def __init__(self, cursor):
+        self._cursor = cursor
+
+    def execute(self, query, params=None):
+        """:func:`execute` on the wrapped cursor."""
+        execute(self._cursor, query, params)
+
+    def __getattr__(self, name):
+        return getattr(self._cursor, name)
 
 
 class IntakeConnectionPool:

@@ -42,7 +42,7 @@ from .controllers.webhook import (
     unavailable_response,
 )
 from .db_outage import is_connection_loss
-from .intake_connections import IntakeConnectionPool
+from .intake_connections import IntakeConnectionPool, PreparingCursor
 
 _logger = logging.getLogger(__name__)
 
@@ -121,7 +121,10 @@ def _checked_cursor(registry, autocommit):
         else:
             cr, kept = registry.cursor(), False
         try:
-            return cr, registry.check_signaling(cr)
+            # its SELECT prepared on a kept connection: planning it cost more
+            # than running it
+            checked = PreparingCursor(cr) if autocommit else cr
+            return cr, registry.check_signaling(checked)
         except Exception as err:
             with contextlib.suppress(psycopg2.Error):
                 cr.close()

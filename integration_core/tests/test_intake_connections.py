@@ -8,6 +8,7 @@ from odoo.tests import TransactionCase, tagged
 from odoo.addons.integration_core import intake_connections
 from odoo.addons.integration_core.intake_connections import (
     IntakeConnectionPool,
+    PreparingCursor,
     execute,
 )
 
@@ -59,6 +60,20 @@ class TestIntakeConnectionPool(TransactionCase):
         self.assertEqual(again.fetchone(), (2, "100%"))
         again.execute("SELECT count(*) FROM pg_prepared_statements")
         self.assertEqual(again.fetchone()[0], 1)
+
+    def test_statements_without_parameters_taken_as_they_are(self):
+        cr = self.cursor()
+        preparing = PreparingCursor(cr)
+        preparing.execute("SELECT '%s and 100%%'")
+        self.assertEqual(preparing.fetchone(), ("%s and 100%%",))
+        cr.execute("SELECT statement FROM pg_prepared_statements")
+        self.assertEqual(cr.fetchall(), [("PREPARE integration_intake_0 AS SELECT '%s and 100%%'",)])
+
+    def test_other_connections_run_statements_as_they_are(self):
+        execute(self.env.cr, "SELECT %s::int * 2", (21,))
+        self.assertEqual(self.env.cr.fetchone(), (42,))
+        self.env.cr.execute("SELECT count(*) FROM pg_prepared_statements")
+        self.assertEqual(self.env.cr.fetchone()[0], 0)
 
     def test_not_kept_inside_a_transaction_or_once_closed(self):
         cr = self.cursor()
