@@ -36,7 +36,7 @@ class IntegrationBackend(models.Model):
     a generic backend, and every connector maps its payloads to these documents
     instead of writing records."""
 
-    _inherit = "integration.backend"
+    _inherit = "integration.backend"  # pylint: disable=consider-merging-classes-inherited
 
     show_sales_settings = fields.Boolean(compute="_compute_show_sales_settings")
     warehouse_id = fields.Many2one(

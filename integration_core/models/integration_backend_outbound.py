@@ -33,7 +33,7 @@ BACKEND_WIDE_RETRY_AFTER = (429, 503)
 
 
 class IntegrationBackend(models.Model):
-    _inherit = "integration.backend"
+    _inherit = "integration.backend"  # pylint: disable=consider-merging-classes-inherited
 
     api_base_url = fields.Char(
         string="API Base URL", help="Relative request paths are resolved against it."

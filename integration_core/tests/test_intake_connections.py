@@ -67,7 +67,9 @@ class TestIntakeConnectionPool(TransactionCase):
         preparing.execute("SELECT '%s and 100%%'")
         self.assertEqual(preparing.fetchone(), ("%s and 100%%",))
         cr.execute("SELECT statement FROM pg_prepared_statements")
-        self.assertEqual(cr.fetchall(), [("PREPARE integration_intake_0 AS SELECT '%s and 100%%'",)])
+        self.assertEqual(
+            cr.fetchall(), [("PREPARE integration_intake_0 AS SELECT '%s and 100%%'",)]
+        )
 
     def test_other_connections_run_statements_as_they_are(self):
         execute(self.env.cr, "SELECT %s::int * 2", (21,))
@@ -105,7 +107,9 @@ class TestIntakeConnectionPool(TransactionCase):
         connection = cr.connection
         cr.close()
         later = intake_connections.time.monotonic() + sql_db.MAX_IDLE_TIMEOUT + 1
-        with mock.patch.object(intake_connections.time, "monotonic", return_value=later):
+        with mock.patch.object(
+            intake_connections.time, "monotonic", return_value=later
+        ):
             fresh = self.pool.borrow(self.info)
         self.addCleanup(fresh.close)
         self.assertTrue(connection.closed)
