@@ -152,7 +152,6 @@ def _parameter_text(value):
 
 
 @functools.lru_cache(maxsize=64)
-@functools.lru_cache(maxsize=64)
 def _linked_insert_query(
     table, columns, conflict_columns, dependent_table, dependent_columns
 ):

@@ -113,7 +113,8 @@ def _checked_cursor(registry, autocommit):
     (PostgreSQL restarted since) is replaced by a new one once, as Odoo's pool
     replaces the connections its reset finds dead. Else (tests) it is the
     registry's own."""
-    connection_info = sql_db.connection_info_for(registry.db_name)[1]
+    if autocommit:
+        connection_info = sql_db.connection_info_for(registry.db_name)[1]
     while True:
         if autocommit:
             cr = sql_db.Cursor(CONNECTIONS, registry.db_name, connection_info)
