@@ -68,14 +68,18 @@ def fault_section():
         return "## Fault injection\n\nNot run yet: `setup/test --faults`.\n"
     with open(path, encoding="utf-8") as handle:
         results = json.load(handle)
-    stamp = datetime.datetime.fromtimestamp(os.path.getmtime(path)).date().isoformat()
-    lines = [f"## Fault injection (`setup/test --faults`, last run {stamp})", ""]
+    lines = ["## Fault injection (`setup/test --faults`, each scenario's last run)", ""]
     for figures in results:
         name = figures.get("scenario", "?")
-        rest = ", ".join(
-            f"{key}={value}" for key, value in figures.items() if key != "scenario"
+        ran = ", ".join(
+            f"{key} {figures[key]}" for key in ("date", "commit") if key in figures
         )
-        lines.append(f"- **{name}**: {rest}")
+        rest = ", ".join(
+            f"{key}={value}"
+            for key, value in figures.items()
+            if key not in ("scenario", "date", "commit")
+        )
+        lines.append(f"- **{name}** ({ran or 'date unknown'}): {rest}")
     return "\n".join(lines) + "\n"
 
 

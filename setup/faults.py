@@ -24,6 +24,7 @@ Usage: setup/faults.py [SCENARIO ...] [--orders 500] [--keep-db]
 
 import argparse
 import ast
+import datetime
 import json
 import os
 import random
@@ -50,6 +51,8 @@ import harness  # noqa: E402
 import peak  # noqa: E402
 import shopify_simulator as shopify  # noqa: E402
 import world  # noqa: E402
+
+from bench import commit  # noqa: E402
 
 TEMPLATE = "integration_faults_template"
 LOGS = os.path.join(ROOT, ".build", "faults")
@@ -704,6 +707,10 @@ def write_results(results):
     if os.path.exists(RESULTS):
         with open(RESULTS, encoding="utf-8") as handle:
             previous = json.load(handle)
+    # the run's date and commit go with its figures: results.md quotes them,
+    # not the file's time, which is a clone's time
+    stamp = {"date": datetime.date.today().isoformat(), "commit": commit()}
+    results = [dict(figures, **stamp) for figures in results]
     ran = {figures["scenario"] for figures in results}
     kept = [figures for figures in previous if figures.get("scenario") not in ran]
     order = list(SCENARIOS)

@@ -75,7 +75,9 @@ class TestPoolReset(TransactionCase):
         again.rollback()
         self.assertNotEqual(work_mem, "7MB")
         self.assertNotEqual(timeout, "1234s")
-        self.assertEqual((table, locks, channels, prepared, cursors), (None, 0, 0, 0, 0))
+        self.assertEqual(
+            (table, locks, channels, prepared, cursors), (None, 0, 0, 0, 0)
+        )
 
     def test_discard_all_when_configured_so(self):
         connection = self.borrow()
