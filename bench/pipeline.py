@@ -12,6 +12,7 @@ Usage: .venv/bin/python bench/pipeline.py [--count 2000] [--rounds 4] [--db NAME
 """
 
 import argparse
+import functools
 import os
 import sys
 import time
@@ -22,6 +23,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 
 WARM_UP = 50
+VACUUMED_TABLES = (
+    "queue_job",
+    "queue_job_lock",
+    "integration_inbox_message",
+    "integration_message_attempt",
+)
 # What is left between a message and a trivial job (target >= 1.0): beyond
 # queue_job's own statements (12 a trivial job), a message's job runs 4 of its
 # own, each part of the contract: the row lock (exactly once) reading the
@@ -42,6 +49,19 @@ WARM_UP = 50
 # 0.85-1.03). Still left: the SAVEPOINT (folding it into the lock statement
 # would take the lock in a subtransaction, lost on rollback), the attempt INSERT
 # and the UPDATE (one statement only by writing the outcome without the ORM).
+# Measured again on 2026-12-03 (80df214, in process, 300 jobs a side, wall of
+# each statement from the client): a message's job costs 8.8-10.7 ms against
+# 7.9-9.7 ms, and 16 statements against 12. Its own are the lock with its read
+# (0.26 ms), the UPDATE (0.32), the attempt INSERT (0.30), the SAVEPOINT (0.11)
+# and the transaction clock of write_date (0.12: queue.job has no
+# write_date, so that one is the message's); the trivial job reads its user
+# (0.25) where the message's job finds it cached. Receiving costs 1.15-1.44 ms a
+# message against 1.45-2.06 ms for with_delay(): the INSERT of the message and
+# its job (0.56), then SAVEPOINT and RELEASE (0.18: a plain transaction can
+# meet a concurrent delivery of the same key). On a quieter machine (88-100
+# jobs/s instead of 55) that extra millisecond a job weighs more: 0.91, 0.99,
+# 0.96 and 0.95 in four runs of the day, against 1.00 in the full run of
+# a0ee8df under more load.
 
 
 def inbox_messages(registry, run, count):
@@ -68,6 +88,13 @@ def inbox_messages(registry, run, count):
     return time.monotonic() - start
 
 
+def measure_clean(registry, measure, run, count):
+    """``measure(registry, run, count)`` once the tables both sides write are
+    vacuumed."""
+    common.vacuum(registry, VACUUMED_TABLES)
+    return measure(registry, run, count)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=2000)
@@ -91,13 +118,30 @@ def main():
             # both warm up first (workers' registries, the runner), unmeasured
             common.trivial_jobs(registry, f"root.bench{run_id}warm", WARM_UP)
             inbox_messages(registry, f"{run_id}warm", WARM_UP)
-            # baseline and pipeline alternate, round after round: a shared
-            # machine's drift slows both alike
+            # baseline and pipeline alternate, round after round, so that a
+            # shared machine's drift slows both alike; which of them goes first
+            # alternates too, and each starts on vacuumed tables: the second of
+            # a round ran 5-10% slower on the first's dead rows (in 4-round runs
+            # where the baseline always went first)
             for number in range(rounds):
-                jobs = common.trivial_jobs(
-                    registry, f"root.bench{run_id}r{number}", per_round
+                measure_jobs = functools.partial(
+                    measure_clean,
+                    registry,
+                    common.trivial_jobs,
+                    f"root.bench{run_id}r{number}",
+                    per_round,
                 )
-                messages = inbox_messages(registry, f"{run_id}r{number}", per_round)
+                measure_messages = functools.partial(
+                    measure_clean,
+                    registry,
+                    inbox_messages,
+                    f"{run_id}r{number}",
+                    per_round,
+                )
+                if number % 2:
+                    messages, jobs = measure_messages(), measure_jobs()
+                else:
+                    jobs, messages = measure_jobs(), measure_messages()
                 jobs_seconds += jobs
                 pipeline_seconds += messages
                 per_round_ratios.append(jobs / messages)
