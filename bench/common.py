@@ -171,18 +171,21 @@ def vacuum(registry, tables):
     would otherwise run on its dead rows, or under the autovacuum they start."""
     from contextlib import closing
 
-    from odoo import sql_db
-    from odoo.tools import SQL
+    import psycopg2
+    from psycopg2 import sql
 
-    with closing(sql_db.db_connect(registry.db_name).cursor()) as cr:
+    from odoo import sql_db
+
+    _name, info = sql_db.connection_info_for(registry.db_name)
+    with closing(psycopg2.connect(**info)) as conn:
         # VACUUM runs outside a transaction block only
-        cr._cnx.autocommit = True
-        cr.execute(
-            SQL(
-                "VACUUM ANALYZE %s",
-                SQL(", ").join(SQL.identifier(table) for table in tables),
+        conn.autocommit = True
+        with conn.cursor() as cr:
+            cr.execute(
+                sql.SQL("VACUUM ANALYZE {}").format(
+                    sql.SQL(", ").join(map(sql.Identifier, tables))
+                )
             )
-        )
 
 
 def wait_until(count_done, expected, timeout=600, interval=0.2):

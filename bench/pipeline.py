@@ -5,7 +5,8 @@ Pushes N trivial messages (topic ``integration.ping``) through
 prints messages/s beside the same server's rate for N trivial queue_job jobs
 (``queue.job._test_job``) measured in the same run, and the ratio. Both are
 timed from the start of their enqueueing transaction to the last job done, and
-alternate in ``--rounds`` rounds so that both see the machine alike.
+alternate in ``--rounds`` rounds, taking turns to go first, each on vacuumed
+tables, so that both see the machine alike.
 
 Usage: .venv/bin/python bench/pipeline.py [--count 2000] [--rounds 4] [--db NAME]
        [--keep-db]
@@ -60,8 +61,9 @@ VACUUMED_TABLES = (
 # its job (0.56), then SAVEPOINT and RELEASE (0.18: a plain transaction can
 # meet a concurrent delivery of the same key). On a quieter machine (88-100
 # jobs/s instead of 55) that extra millisecond a job weighs more: 0.91, 0.99,
-# 0.96 and 0.95 in four runs of the day, against 1.00 in the full run of
-# a0ee8df under more load.
+# 0.96, 0.95 and 0.98 in five runs of the day (the last three in turns, on
+# vacuumed tables) and 0.93 in the full run of 095a8b9, against 1.00 in the
+# full run of a0ee8df under more load.
 
 
 def inbox_messages(registry, run, count):
@@ -86,13 +88,6 @@ def inbox_messages(registry, run, count):
         count,
     )
     return time.monotonic() - start
-
-
-def measure_clean(registry, measure, run, count):
-    """``measure(registry, run, count)`` once the tables both sides write are
-    vacuumed."""
-    common.vacuum(registry, VACUUMED_TABLES)
-    return measure(registry, run, count)
 
 
 def main():
@@ -120,28 +115,24 @@ def main():
             inbox_messages(registry, f"{run_id}warm", WARM_UP)
             # baseline and pipeline alternate, round after round, so that a
             # shared machine's drift slows both alike; which of them goes first
-            # alternates too, and each starts on vacuumed tables: the second of
-            # a round ran 5-10% slower on the first's dead rows (in 4-round runs
-            # where the baseline always went first)
+            # alternates too, and each starts on vacuumed tables, so that
+            # neither always runs on the other's dead rows (the baseline used
+            # to go first in every round)
             for number in range(rounds):
-                measure_jobs = functools.partial(
-                    measure_clean,
-                    registry,
-                    common.trivial_jobs,
-                    f"root.bench{run_id}r{number}",
-                    per_round,
-                )
-                measure_messages = functools.partial(
-                    measure_clean,
-                    registry,
-                    inbox_messages,
-                    f"{run_id}r{number}",
-                    per_round,
-                )
-                if number % 2:
-                    messages, jobs = measure_messages(), measure_jobs()
-                else:
-                    jobs, messages = measure_jobs(), measure_messages()
+                run = f"{run_id}r{number}"
+                measures = {
+                    "jobs": functools.partial(
+                        common.trivial_jobs, registry, f"root.bench{run}", per_round
+                    ),
+                    "messages": functools.partial(
+                        inbox_messages, registry, run, per_round
+                    ),
+                }
+                seconds = {}
+                for side in sorted(measures, reverse=bool(number % 2)):
+                    common.vacuum(registry, VACUUMED_TABLES)
+                    seconds[side] = measures[side]()
+                jobs, messages = seconds["jobs"], seconds["messages"]
                 jobs_seconds += jobs
                 pipeline_seconds += messages
                 per_round_ratios.append(jobs / messages)
