@@ -189,15 +189,29 @@ def vacuum(registry, tables):
 
 
 def wait_until(count_done, expected, timeout=600, interval=0.2):
-    """Poll ``count_done()`` until it reaches ``expected``; return the elapsed seconds."""
+    """Poll ``count_done()`` until it reaches ``expected``; return the elapsed seconds.
+
+    Polls every ``interval`` seconds at most, more often as the end nears (by
+    the rate so far): the end is then seen within about 1/20 of a second
+    instead of ``interval``, which was up to 4% of a 5-second round, without
+    polling all along.
+    """
     start = time.monotonic()
+    first = None
     while True:
         done = count_done()
+        now = time.monotonic()
         if done >= expected:
-            return time.monotonic() - start
-        if time.monotonic() - start > timeout:
+            return now - start
+        if now - start > timeout:
             raise RuntimeError(f"only {done}/{expected} done after {timeout} s")
-        time.sleep(interval)
+        if first is None:
+            first = (now, done)
+        pause = interval
+        if done > first[1]:
+            rate = (done - first[1]) / (now - first[0])
+            pause = min(interval, max(0.02, (expected - done) / rate / 4))
+        time.sleep(pause)
 
 
 def trivial_jobs(registry, channel, jobs):

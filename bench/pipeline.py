@@ -30,40 +30,23 @@ VACUUMED_TABLES = (
     "integration_inbox_message",
     "integration_message_attempt",
 )
-# What is left between a message and a trivial job (target >= 1.0): beyond
-# queue_job's own statements (12 a trivial job), a message's job runs 4 of its
-# own, each part of the contract: the row lock (exactly once) reading the
-# message's columns in the same statement (under sudo only: outside it, field
-# groups and record rules apply), a SAVEPOINT around the handler (its work
-# undone, its failure still recorded; never released, the commit ends it), the
-# attempt row and one UPDATE with the attempt's start and outcome; the
-# transaction clock of write_date is queue_job's too (16 statements a job in all,
-# 18 before the lock read the message and the RELEASE went). The backend's
-# settings come from the per-worker cache already in cache format (converting
-# the snapshot on every job cost more than the rest of it).
-# In-process, one job at a time through queue_job's RunJobController (A/B of the
-# old and new methods in one process, 830 jobs each, load 2-3.5): Python calls
-# 12,510 -> 10,900 a job (trivial job 9,665), CPU 2.90-3.00 -> 2.68-2.76 ms
-# (trivial 2.32), wall 5.41-5.64 -> 5.31-5.40 ms (trivial 4.42-4.55).
-# This bench on the shared 2-core machine (load 2.5-4.7, receive side changing
-# at the same time): 0.85 and 0.82 before, 0.95 and 0.95 after (rounds
-# 0.85-1.03). Still left: the SAVEPOINT (folding it into the lock statement
-# would take the lock in a subtransaction, lost on rollback), the attempt INSERT
-# and the UPDATE (one statement only by writing the outcome without the ORM).
-# Measured again on 2026-12-03 (80df214, in process, 300 jobs a side, wall of
-# each statement from the client): a message's job costs 8.8-10.7 ms against
-# 7.9-9.7 ms, and 16 statements against 12. Its own are the lock with its read
-# (0.26 ms), the UPDATE (0.32), the attempt INSERT (0.30), the SAVEPOINT (0.11)
-# and the transaction clock of write_date (0.12: queue.job has no
-# write_date, so that one is the message's); the trivial job reads its user
-# (0.25) where the message's job finds it cached. Receiving costs 1.15-1.44 ms a
-# message against 1.45-2.06 ms for with_delay(): the INSERT of the message and
-# its job (0.56), then SAVEPOINT and RELEASE (0.18: a plain transaction can
-# meet a concurrent delivery of the same key). On a quieter machine (88-100
-# jobs/s instead of 55) that extra millisecond a job weighs more: 0.91, 0.99,
-# 0.96, 0.95 and 0.98 in five runs of the day (the last three in turns, on
-# vacuumed tables) and 0.93 in the full run of 095a8b9, against 1.00 in the
-# full run of a0ee8df under more load.
+# What is left between a message and a trivial job (target >= 1.0), measured
+# on 2026-12-04 in process through queue_job's RunJobController (300 jobs a
+# side, alternating, wall of each statement from the client): beyond queue_job's
+# own statements (12 a trivial job), a message's job sends 2 of its own, each
+# part of the contract: the SAVEPOINT around the handler with the row lock
+# reading the message and the transaction's clock (0.42-0.53 ms), and the
+# attempt's INSERT with the UPDATE of the outcome (0.58-0.76 ms), against the
+# trivial job's read of its user (0.35-0.43 ms); its commits take 0.1-0.4 ms
+# longer (more WAL: the UPDATE is not HOT, the message's indexes get new
+# entries). 9.4-9.8 ms a job against 8.3-8.6. Before that day's changes the same
+# job sent 5 statements of its own (the clock, the SAVEPOINT and the INSERT
+# apart): 3.23 -> 2.69 ms a job through _job_process alone (600 jobs, 5 A/B
+# runs). Receiving costs about 25% less than with_delay() (0.55-0.73 s against
+# 0.57-0.83 s for 500), a small share of a round. Tried on a scratch database and
+# not kept, their effect within the machine's noise: partial indexes on the
+# attempt's links and on external_ref, HOT updates (no index on state,
+# fillfactor 70). Runs: 0.91-0.99 on 2026-12-03, 0.92-0.98 on 2026-12-04.
 
 
 def inbox_messages(registry, run, count):

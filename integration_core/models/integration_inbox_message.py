@@ -272,7 +272,10 @@ class IntegrationInboxMessage(models.Model):
     def _job_process(self):
         """queue_job entry point: one attempt at processing the message."""
         self.ensure_one()
-        if not self._lock():
+        # the savepoint around the handler comes with the lock (one round trip
+        # less); the lock, the savepoint's then, is taken again by the
+        # failure's UPDATE after a rollback
+        if not self._lock(savepoint=True):
             # a delivery of the same key counting its duplicate (or a job of
             # the same message) holds the row: try again once it has ended,
             # else the message would stay queued without a job (not an attempt)

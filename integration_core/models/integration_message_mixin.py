@@ -1,14 +1,16 @@
 import contextlib
+import functools
 import json
 import logging
 import time
 import traceback
 import uuid
+import weakref
 from datetime import datetime, timedelta
 
 import psycopg2
 
-from odoo import api, fields, models, tools
+from odoo import api, fields, models, sql_db, tools
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
@@ -21,6 +23,7 @@ from ..backoff import conflict_delay
 from ..exceptions import IllegalTransition
 from ..sql_insert import (
     cache_row,
+    flush_with_insert,
     insert_column_values,
     insert_row,
     insert_rows_linked,
@@ -45,6 +48,9 @@ MESSAGE_JOB_COLUMNS = frozenset(
     }
 )
 
+# {cursor: (name, statement count)}: the savepoint :meth:`_lock` opened with
+# the lock, and how many statements the cursor had run then
+_LOCK_SAVEPOINTS = weakref.WeakKeyDictionary()
 ERROR_MAX_LENGTH = 4000
 # the id of the stand-in record a job row is built for before its message is
 # inserted (:meth:`IntegrationMessageMixin._insert_new_with_job`): the largest
@@ -427,30 +433,50 @@ class IntegrationMessageMixin(models.AbstractModel):
     def _schedule_retry(self, eta):
         self._delay_job(eta, "Retry")
 
-    def _lock(self):
+    def _lock(self, savepoint=False):
         """Lock the message row for this transaction; False if someone else has it.
 
         Its values are read afresh once locked: under sudo (a job), in the same
         statement, the fields :meth:`_lock_read_fields` lists go to the cache.
+        With ``savepoint``, the same statement first opens a savepoint, which
+        :meth:`_undo_on_error` uses when nothing ran in between: the lock is
+        then the savepoint's, so its rollback releases the lock too.
         """
         self.ensure_one()
         cache = self.env.cache
         # pending writes are flushed once the row is ours: read after them
         fold = self.env.su and not cache.has_dirty_fields(self)
         read, columns = self._lock_columns() if fold else ((), SQL("id"))
+        cr = self.env.cr
+        # the transaction's clock, which the first write() reads, comes with
+        # the lock instead of in a statement of its own (a test cursor keeps
+        # its own clock)
+        clock = isinstance(cr, sql_db.Cursor) and cr._now is None
+        if clock:
+            columns = SQL("%s, (now() AT TIME ZONE 'UTC')", columns)
         # SKIP LOCKED answers "taken" with no row instead of an error: no
         # savepoint round trips on every job
-        self.env.cr.execute(
-            SQL(
-                "SELECT %s FROM %s WHERE id = %s FOR UPDATE SKIP LOCKED",
-                columns,
-                SQL.identifier(self._table),
-                self.id,
-            )
+        query = SQL(
+            "SELECT %s FROM %s WHERE id = %s FOR UPDATE SKIP LOCKED",
+            columns,
+            SQL.identifier(self._table),
+            self.id,
         )
-        row = self.env.cr.fetchone()
+        if savepoint:
+            name = uuid.uuid4().hex
+            query = SQL("SAVEPOINT %s; %s", SQL.identifier(name), query)
+        cr.execute(query)
+        row = cr.fetchone()
         if not row:
             return False
+        if savepoint:
+            _LOCK_SAVEPOINTS[cr] = (name, cr.sql_log_count)
+            # the transaction's end ends the savepoint (and counts no statement)
+            forget = functools.partial(_LOCK_SAVEPOINTS.pop, cr, None)
+            cr.postcommit.add(forget)
+            cr.postrollback.add(forget)
+        if clock:
+            cr._now, row = row[-1], row[:-1]
         # what the cache holds may predate the lock
         self.invalidate_recordset()
         for field, value in zip(read, row[1:], strict=True):
@@ -494,12 +520,18 @@ class IntegrationMessageMixin(models.AbstractModel):
         Unlike ``cr.savepoint()``, the savepoint is not released after a
         success: the transaction's end releases it, and a RELEASE is one
         round trip more on every job. The block's pending writes are flushed
-        inside it, so that their errors are the block's errors.
+        inside it, so that their errors are the block's errors. The savepoint
+        :meth:`_lock` opened is the block's when no statement ran since (the
+        pending writes flushed before it included).
         """
         cr = self.env.cr
         cr.flush()
-        name = SQL.identifier(uuid.uuid4().hex)
-        cr.execute(SQL("SAVEPOINT %s", name))
+        opened = _LOCK_SAVEPOINTS.pop(cr, None)
+        if opened and opened[1] == cr.sql_log_count:
+            name = SQL.identifier(opened[0])
+        else:
+            name = SQL.identifier(uuid.uuid4().hex)
+            cr.execute(SQL("SAVEPOINT %s", name))
         try:
             yield
             cr.flush()
@@ -601,9 +633,10 @@ class IntegrationMessageMixin(models.AbstractModel):
             if outcome in ("failed", "dead", "waiting", "conflict")
             else note
         )
-        # one INSERT, no create(): the log is written on every attempt and
-        # nothing computes from it
-        insert_row(
+        # no create(): the log is written on every attempt and nothing
+        # computes from it; its INSERT goes with the UPDATE of the outcome
+        flush_with_insert(
+            self,
             self.env["integration.message.attempt"].sudo(),
             dict(
                 values,
@@ -616,7 +649,6 @@ class IntegrationMessageMixin(models.AbstractModel):
                     "traceback": self.last_traceback if error else False,
                 },
             ),
-            cache=False,
         )
         if "attempt_ids" in self._fields:
             self.invalidate_recordset(["attempt_ids"])

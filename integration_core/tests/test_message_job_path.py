@@ -4,14 +4,17 @@ savepoint around the handler, the backend's settings from the worker's cache."""
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 
+from ..exceptions import RetryableError
 from .common import IntegrationCase, recorded_statements, statements_like
 
 
 @tagged("post_install", "-at_install")
 class TestMessageJobPath(IntegrationCase):
     def test_job_statements(self):
-        """Beyond queue_job's: the lock reading the message, a SAVEPOINT (never
-        released: the commit ends it), the attempt and one UPDATE."""
+        """Beyond queue_job's: the SAVEPOINT around the handler (never
+        released: the commit ends it) with the lock reading the message and the
+        transaction's clock, and the attempt's INSERT with the outcome's
+        UPDATE."""
         self.handlers["test/create"] = lambda message: None
         message = self.receive(key="counted")
         self.env.flush_all()
@@ -19,21 +22,30 @@ class TestMessageJobPath(IntegrationCase):
         # the worker's cache of backend settings, warm in a running server
         message._cached_backend()
         self.env.invalidate_all()
+        # as in a job's new transaction: its clock not read yet
+        self.env.cr._now = None
         with recorded_statements() as statements:
             self.assertEqual(message.sudo()._job_process(), "done")
             self.env.flush_all()
-        messages = statements_like(statements, 'SELECT "id", "backend_id"')
+        messages = statements_like(statements, "SAVEPOINT")
         self.assertEqual(len(messages), 1, statements)
+        self.assertIn('; SELECT "id", "backend_id"', messages[0])
         self.assertIn("FOR UPDATE SKIP LOCKED", messages[0])
         self.assertFalse(
             [s for s in statements if "FROM integration_inbox_message" in s],
             "the message is read with its lock, once",
         )
         self.assertFalse(statements_like(statements, 'SELECT "integration_backend"'))
-        self.assertEqual(len(statements_like(statements, "SAVEPOINT")), 1)
         self.assertFalse(statements_like(statements, "RELEASE"), statements)
-        # the transaction's clock was read before
-        self.assertEqual(len(statements), 4, statements)
+        self.assertIn("now()", messages[0])
+        (outcome,) = statements_like(statements, "WITH inserted AS (INSERT INTO")
+        self.assertIn('UPDATE "integration_inbox_message"', outcome)
+        self.assertEqual(len(statements), 2, "\n".join(statements))
+        self.assertEqual(message.write_date, self.env.cr.now())
+        self.assertEqual(message.attempt_count, 1)
+        self.assertRecordValues(
+            message.attempt_ids, [{"outcome": "done", "error": False}]
+        )
 
     def test_lock_reads_the_row_afresh(self):
         message = self.receive(key="fresh")
@@ -87,10 +99,36 @@ class TestMessageJobPath(IntegrationCase):
 
         self.handlers["test/create"] = handler
         message = self.receive(key="flush-fail")
-        self.assertEqual(message._job_process(), "failed")
+        message._cached_backend()
+        with recorded_statements() as statements:
+            self.assertEqual(message._job_process(), "failed")
+        # the savepoint opened with the lock is the one rolled back
+        (savepoint,) = statements_like(statements, "SAVEPOINT")
+        self.assertIn("FOR UPDATE SKIP LOCKED", savepoint)
+        self.assertEqual(len(statements_like(statements, "ROLLBACK TO SAVEPOINT")), 1)
         self.assertIn("check_name", message.last_error)
         self.assertEqual(message.attempt_ids.outcome, "failed")
         self.assertFalse(self.env["res.partner"].search([("ref", "=", "flushed")]))
+
+    def test_handler_error_after_other_statements_is_undone(self):
+        """A statement between the lock and the handler (the staleness check of
+        a sequenced message) gets the handler a savepoint of its own."""
+
+        def handler(message):
+            self.env["res.partner"].create({"name": "x", "ref": "sequenced"})
+            raise RetryableError("later")
+
+        self.handlers["test/create"] = handler
+        message = self.receive(
+            key="sequenced", sequence_key="order-1", event_at="2026-12-01 10:00:00"
+        )
+        with recorded_statements() as statements:
+            self.assertEqual(message.sudo()._job_process(), "failed")
+        self.assertEqual(len(statements_like(statements, "SAVEPOINT")), 2)
+        self.assertFalse(self.env["res.partner"].search([("ref", "=", "sequenced")]))
+        self.assertEqual(message.state, "failed")
+        self.assertEqual(message.attempt_ids.outcome, "failed")
+        self.assertEqual(message.attempt_count, 1)
 
     def test_handler_work_kept_on_success(self):
         self.handlers["test/create"] = self.partner_handler
