@@ -142,25 +142,25 @@ def flush_with_insert(record, model, values):
     """
     record.ensure_one()
     _values, column_values = row_values(model, values)
-    column_values = _with_access_log(model, column_values)
     record._recompute_recordset()
     cache = record.env.cache
-    pending = [
-        field
+    dirty_ids = {
+        field: set(cache.get_dirty_records(record, field)._ids)
         for field in cache.get_dirty_fields()
         if field.model_name == record._name
-        and record.id in cache.get_dirty_records(record, field)._ids
-    ]
+    }
+    pending = [field for field, ids in dirty_ids.items() if record.id in ids]
     plain = not record._parent_store and all(
         not field.translate
         and not field.company_dependent
-        and set(cache.get_dirty_records(record, field)._ids) == {record.id}
+        and dirty_ids[field] == {record.id}
         for field in pending
     )
     if not pending or not plain:
         record.flush_recordset()
         insert_column_values(model, column_values)
         return
+    column_values = _with_access_log(model, column_values)
     updates = {
         field.name: field.convert_to_column_update(cache.get(record, field), record)
         for field in pending

@@ -14,7 +14,7 @@ from odoo.addons.integration_core.exceptions import (
     RetryableError,
     ReviewRequired,
 )
-from odoo.addons.integration_core.sql_insert import insert_row
+from odoo.addons.integration_core.sql_insert import flush_with_insert, insert_row
 from odoo.addons.queue_job.job import Job
 from odoo.addons.queue_job.tests.common import trap_jobs
 
@@ -288,6 +288,53 @@ class TestProcessing(IntegrationCase):
         self.assertEqual(partner.ref, "p1")
         self.assertEqual(message.attempt_ids.outcome, "done")
         self.assertGreaterEqual(message.attempt_ids.duration_ms, 0)
+
+    def _attempt_values(self, message, outcome):
+        return {
+            "inbox_message_id": message.id,
+            "started_at": fields.Datetime.now(),
+            "outcome": outcome,
+        }
+
+    def test_flush_with_insert_writes_the_record_and_the_row(self):
+        message = self.receive(key="merged")
+        self.env.flush_all()
+        message.write({"last_error": "noted", "conflict_count": 2})
+        attempts = self.env["integration.message.attempt"].sudo()
+        with recorded_statements() as statements:
+            flush_with_insert(message, attempts, self._attempt_values(message, "done"))
+        self.assertEqual(len(statements), 1, statements)
+        self.assertFalse(self.env.cache.has_dirty_fields(message))
+        self.env.invalidate_all()
+        self.assertEqual((message.last_error, message.conflict_count), ("noted", 2))
+        self.assertEqual(message.attempt_ids.outcome, "done")
+
+    def test_flush_with_insert_leaves_other_records_to_the_orm(self):
+        """Another message with the same field pending: the ORM flushes them,
+        then the row is inserted on its own."""
+        message = self.receive(key="first")
+        other = self.receive(key="second")
+        self.env.flush_all()
+        message.last_error = "mine"
+        other.last_error = "theirs"
+        attempts = self.env["integration.message.attempt"].sudo()
+        with recorded_statements() as statements:
+            flush_with_insert(
+                message, attempts, self._attempt_values(message, "failed")
+            )
+        self.assertFalse(statements_like(statements, "WITH inserted"), statements)
+        self.assertEqual(
+            len(
+                statements_like(statements, 'INSERT INTO "integration_message_attempt"')
+            ),
+            1,
+            statements,
+        )
+        self.env.flush_all()
+        self.env.invalidate_all()
+        self.assertEqual((message.last_error, other.last_error), ("mine", "theirs"))
+        self.assertEqual(message.attempt_ids.outcome, "failed")
+        self.assertFalse(other.attempt_ids)
 
     def test_attempt_is_one_update_with_its_outcome(self):
         """The attempt's start (``processing``, one more attempt) is written with
