@@ -1,10 +1,21 @@
+import ast
 import functools
+import threading
 from unittest.mock import patch
 
+from odoo import http
 from odoo.tests import HttpCase, tagged
 from odoo.tests.common import ChromeBrowser
 
 from odoo.addons.queue_job.tests.common import trap_jobs
+
+_AST_LOCK = threading.RLock()
+_parse = ast.parse
+
+
+def _parse_one_thread_at_a_time(*args, **kwargs):
+    with _AST_LOCK:
+        return _parse(*args, **kwargs)
 
 
 @tagged("post_install", "-at_install")
@@ -31,5 +42,15 @@ class TestDashboardTour(HttpCase):
         # the runner's readiness wait is a fixed 60 s, which a web client
         # loading on a 2-core machine busy with the rest of CI can outlast
         wait_ready = functools.partialmethod(ChromeBrowser._wait_ready, timeout=180)
-        with patch.object(ChromeBrowser, "_wait_ready", wait_ready):
+        # The web client's first requests arrive together, each in its own server
+        # thread, and CPython 3.11's AST constructor is not thread-safe: two
+        # threads in ast.parse (Odoo's lazy map of static folders parses every
+        # manifest, view checks parse attributes) can fail one of them with
+        # "SystemError: AST constructor recursion depth mismatch", a 500 that
+        # leaves the page without its web client (python/cpython#106905).
+        self.assertTrue(http.root.statics)  # computed once, here, in one thread
+        with (
+            patch.object(ChromeBrowser, "_wait_ready", wait_ready),
+            patch.object(ast, "parse", _parse_one_thread_at_a_time),
+        ):
             self.start_tour("/odoo", "integration_core_dashboard_tour", login="admin")
