@@ -37,16 +37,18 @@ VACUUMED_TABLES = (
 # part of the contract: the SAVEPOINT around the handler with the row lock
 # reading the message and the transaction's clock (0.42-0.53 ms), and the
 # attempt's INSERT with the UPDATE of the outcome (0.58-0.76 ms), against the
-# trivial job's read of its user (0.35-0.43 ms); its commits take 0.1-0.4 ms
-# longer (more WAL: the UPDATE is not HOT, the message's indexes get new
-# entries). 9.4-9.8 ms a job against 8.3-8.6. Before that day's changes the same
-# job sent 5 statements of its own (the clock, the SAVEPOINT and the INSERT
-# apart): 3.23 -> 2.69 ms a job through _job_process alone (600 jobs, 5 A/B
-# runs). Receiving costs about 25% less than with_delay() (0.55-0.73 s against
-# 0.57-0.83 s for 500), a small share of a round. Tried on a scratch database and
-# not kept, their effect within the machine's noise: partial indexes on the
-# attempt's links and on external_ref, HOT updates (no index on state,
-# fillfactor 70). Runs: 0.91-0.99 on 2026-12-03, 0.92-0.98 on 2026-12-04.
+# trivial job's read of its user (0.35-0.43 ms). 9.4-9.8 ms a job against
+# 8.3-8.6. Before that day's changes the same job sent 5 statements of its own
+# (the clock, the SAVEPOINT and the INSERT apart): 3.23 -> 2.69 ms a job
+# through _job_process alone (600 jobs, 5 A/B runs). Receiving costs about 25%
+# less than with_delay() (0.55-0.73 s against 0.57-0.83 s for 500), a small
+# share of a round. The outcome's UPDATE is HOT since 18.0.1.6.0 (no index on
+# the state, none reading it in its condition, fillfactor 80): paired runs on
+# the same database, alternating, 0.90-0.99 (mean 0.93) before, 0.96-1.03
+# (mean 0.99) after; fresh databases 0.94-0.97. An earlier try (no index on
+# state, fillfactor 70) had left the sequence index's condition reading the
+# state, so no update was HOT. Tried and not kept, their effect within the
+# machine's noise: partial indexes on the attempt's links and on external_ref.
 
 
 def inbox_messages(registry, run, count):

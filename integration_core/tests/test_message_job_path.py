@@ -47,6 +47,32 @@ class TestMessageJobPath(IntegrationCase):
             message.attempt_ids, [{"outcome": "done", "error": False}]
         )
 
+    def _inbox_updates(self):
+        """(updates, HOT updates) of the inbox table in this transaction."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            """SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables
+               WHERE relname = 'integration_inbox_message'"""
+        )
+        return self.env.cr.fetchone()
+
+    def test_outcome_is_a_hot_update(self):
+        """No index reads what a message's outcome changes: its row is updated
+        in place, without new index entries."""
+        self.handlers["test/create"] = lambda message: None
+        message = self.receive(key="hot")
+        updates, hot = self._inbox_updates()
+        self.assertEqual(message.sudo()._job_process(), "done")
+        after_updates, after_hot = self._inbox_updates()
+        self.assertEqual(after_updates - updates, 1)
+        self.assertEqual(after_hot - hot, 1, "the outcome's UPDATE is HOT")
+        self.env.cr.execute(
+            """SELECT indexname FROM pg_indexes
+               WHERE tablename = 'integration_inbox_message'
+                 AND indexdef ~ '\\m(state|attempt_count|done_at|write_date)\\M'"""
+        )
+        self.assertFalse(self.env.cr.fetchall())
+
     def test_lock_reads_the_row_afresh(self):
         message = self.receive(key="fresh")
         self.assertEqual(message.attempt_count, 0)

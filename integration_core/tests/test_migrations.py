@@ -25,6 +25,29 @@ class TestMessageIndexes(TransactionCase):
         )
         self.assertFalse(index_exists(cr, "integration_inbox_message__topic_index"))
 
+    def test_upgrade_drops_the_indexes_reading_the_state(self):
+        cr = self.env.cr
+        cr.execute(
+            """DROP INDEX integration_inbox_message_sequence_idx;
+               CREATE INDEX integration_inbox_message__state_index
+                   ON integration_inbox_message (state);
+               CREATE INDEX integration_inbox_message_sequence_idx
+                   ON integration_inbox_message (backend_id, sequence_key, event_at)
+                   WHERE state = 'done' AND sequence_key IS NOT NULL"""
+        )
+        load_migration(__name__, "18.0.1.6.0", "pre-migration").migrate(
+            cr, "18.0.1.5.0"
+        )
+        self.env["integration.inbox.message"].init()
+        self.assertFalse(index_exists(cr, "integration_inbox_message__state_index"))
+        cr.execute(
+            """SELECT indexdef FROM pg_indexes
+               WHERE indexname = 'integration_inbox_message_sequence_idx'"""
+        )
+        (definition,) = cr.fetchone()
+        self.assertNotIn("state", definition)
+        self.assertIn("sequence_key IS NOT NULL", definition)
+
 
 @tagged("post_install", "-at_install")
 class TestDeliveryStateMigration(TransactionCase):
