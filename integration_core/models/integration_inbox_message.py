@@ -10,7 +10,6 @@ import psycopg2
 from psycopg2 import errorcodes
 
 from odoo import api, fields, models
-from odoo.tools import SQL
 
 from odoo.addons.queue_job.exception import RetryableJobError
 
@@ -108,20 +107,19 @@ class IntegrationInboxMessage(models.Model):
         )
     ]
 
-    # A message's outcome (queued -> done) is then a HOT update, which writes
-    # no index entry: no index may read a column it changes (the state, the
-    # attempt count, dates). Filters on the state scan the table instead, as
-    # the dashboard's and the metrics' figures per backend do anyway.
-    _SEQUENCE_INDEX = SQL(
-        "CREATE INDEX IF NOT EXISTS integration_inbox_message_sequence_idx"
-        " ON integration_inbox_message (backend_id, sequence_key, event_at)"
-        " WHERE sequence_key IS NOT NULL"
-    )
-
     def init(self):
         result = super().init()
+        # A message's outcome (queued -> done) is a HOT update, which writes no
+        # index entry, as long as no index reads a column it changes (the
+        # state, the attempt count, dates): the sequence index's condition does
+        # not read the state, and filters on the state scan the table, as the
+        # dashboard's and the metrics' figures per backend do anyway.
         cr = self.env.cr
-        cr.execute(self._SEQUENCE_INDEX)
+        cr.execute(
+            """CREATE INDEX IF NOT EXISTS integration_inbox_message_sequence_idx
+               ON integration_inbox_message (backend_id, sequence_key, event_at)
+               WHERE sequence_key IS NOT NULL"""
+        )
         # room on each page for a row's next version, which a HOT update needs
         cr.execute("ALTER TABLE integration_inbox_message SET (fillfactor = 80)")
         return result
