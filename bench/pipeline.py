@@ -49,6 +49,18 @@ VACUUMED_TABLES = (
 # state, fillfactor 70) had left the sequence index's condition reading the
 # state, so no update was HOT. Tried and not kept, their effect within the
 # machine's noise: partial indexes on the attempt's links and on external_ref.
+# On 2026-12-06, in the server (queue_job's exec_time, 2050 jobs a side):
+# 5.20 ms a message against 3.06 ms a trivial job (p10 3.57 against 2.17);
+# in process, one worker, alternating: 9.7-10.2 ms a job against 9.1-9.4, of
+# which 1.65 ms in _job_process (its 2 statements about 0.8 ms, Python the
+# rest: the lock's cache fill 0.24, the outcome's two write() 0.24, the
+# attempt's INSERT built with the pending UPDATE 0.25, the backend's settings
+# 0.14) while queue_job's part is 1 ms cheaper than the trivial job's. That
+# is about the floor of a message: it reads its row and writes its outcome,
+# one round trip more than a job that does nothing. The attempt's row no
+# longer locks the user's row (access log columns gone since 18.0.1.7.0:
+# MultiXacts 75 -> 2 for 500 messages) and its links are indexed without
+# NULLs: fresh databases 0.94-0.96 after, 0.93 before, within the noise.
 
 
 def inbox_messages(registry, run, count):

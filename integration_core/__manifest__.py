@@ -2,7 +2,7 @@
 {
     "name": "Integration Core",
     "summary": "Durable inbox and outbox for external integrations",
-    "version": "18.0.1.6.0",
+    "version": "18.0.1.7.0",
     "category": "Integrations",
     "author": "Integration Suite contributors",
     "license": "LGPL-3",

@@ -7,15 +7,21 @@ class IntegrationMessageAttempt(models.Model):
     _name = "integration.message.attempt"
     _description = "Integration Message Attempt"
     _order = "started_at desc, id desc"
+    # One row on every job: no access log columns, whose user foreign keys had
+    # each job lock the same res_users row (shared by the workers: a
+    # MultiXact), and each link indexed without the NULLs of the two other
+    # kinds. ``started_at`` dates the attempt; the job that ran it names the
+    # user.
+    _log_access = False
 
     inbox_message_id = fields.Many2one(
-        "integration.inbox.message", index=True, ondelete="cascade"
+        "integration.inbox.message", index="btree_not_null", ondelete="cascade"
     )
     outbox_message_id = fields.Many2one(
-        "integration.outbox.message", index=True, ondelete="cascade"
+        "integration.outbox.message", index="btree_not_null", ondelete="cascade"
     )
     event_delivery_id = fields.Many2one(
-        "integration.event.delivery", index=True, ondelete="cascade"
+        "integration.event.delivery", index="btree_not_null", ondelete="cascade"
     )
     started_at = fields.Datetime(required=True, default=fields.Datetime.now)
     duration_ms = fields.Integer(string="Duration (ms)")

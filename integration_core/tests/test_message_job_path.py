@@ -73,6 +73,33 @@ class TestMessageJobPath(IntegrationCase):
         )
         self.assertFalse(self.env.cr.fetchall())
 
+    def test_attempt_row_locks_no_shared_row(self):
+        """The attempt's INSERT checks no foreign key but its message's, which
+        the job holds already: a key to res_users had each job lock the same
+        user row, a MultiXact once two workers did it at once."""
+        self.env.cr.execute(
+            """SELECT confrelid::regclass::text FROM pg_constraint
+               WHERE conrelid = 'integration_message_attempt'::regclass
+                 AND contype = 'f'"""
+        )
+        self.assertEqual(
+            sorted(table for (table,) in self.env.cr.fetchall()),
+            [
+                "integration_event_delivery",
+                "integration_inbox_message",
+                "integration_outbox_message",
+            ],
+        )
+        self.env.cr.execute(
+            """SELECT indexdef FROM pg_indexes
+               WHERE tablename = 'integration_message_attempt'
+                 AND indexname != 'integration_message_attempt_pkey'"""
+        )
+        definitions = [definition for (definition,) in self.env.cr.fetchall()]
+        self.assertEqual(len(definitions), 3)
+        for definition in definitions:
+            self.assertIn("IS NOT NULL", definition, "a link of one kind only")
+
     def test_lock_reads_the_row_afresh(self):
         message = self.receive(key="fresh")
         self.assertEqual(message.attempt_count, 0)

@@ -48,6 +48,31 @@ class TestMessageIndexes(TransactionCase):
         self.assertNotIn("state", definition)
         self.assertIn("sequence_key IS NOT NULL", definition)
 
+    def test_upgrade_drops_the_attempt_access_log(self):
+        cr = self.env.cr
+        table = "integration_message_attempt"
+        cr.execute(
+            f"""ALTER TABLE {table}
+                    ADD COLUMN create_uid integer REFERENCES res_users(id),
+                    ADD COLUMN write_uid integer REFERENCES res_users(id),
+                    ADD COLUMN create_date timestamp,
+                    ADD COLUMN write_date timestamp;
+                DROP INDEX {table}__outbox_message_id_index;
+                CREATE INDEX {table}__outbox_message_id_index
+                    ON {table} (outbox_message_id)"""
+        )
+        load_migration(__name__, "18.0.1.7.0", "pre-migration").migrate(
+            cr, "18.0.1.6.0"
+        )
+        cr.execute(
+            """SELECT column_name FROM information_schema.columns
+               WHERE table_name = %s AND column_name IN
+                   ('create_uid', 'write_uid', 'create_date', 'write_date')""",
+            (table,),
+        )
+        self.assertFalse(cr.fetchall())
+        self.assertFalse(index_exists(cr, f"{table}__outbox_message_id_index"))
+
 
 @tagged("post_install", "-at_install")
 class TestDeliveryStateMigration(TransactionCase):
