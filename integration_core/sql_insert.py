@@ -8,6 +8,7 @@ statement through the same per-field column conversion the ORM uses.
 """
 
 import functools
+import uuid
 import weakref
 
 from psycopg2.extras import Json as PsycopgJson
@@ -20,6 +21,9 @@ from .intake_connections import execute
 
 # per model class (one per registry): its stored fields with a Python default
 _DEFAULTED_FIELDS = weakref.WeakKeyDictionary()
+# {cursor: (name, statement count)}: the savepoint the last guarded statement
+# opened and left open, and how many statements the cursor had run then
+_OPEN_SAVEPOINTS = weakref.WeakKeyDictionary()
 
 
 def _defaulted_fields(model):
@@ -190,6 +194,35 @@ def flush_with_insert(record, model, values):
         cache.clear_dirty_field(field)
 
 
+def execute_in_savepoint(cr, query, params):
+    """Run ``query`` in a savepoint its own statement opens: rolled back and
+    released when it fails (the error goes on), else left open, and released
+    by the next such statement when the cursor ran nothing in between, or by
+    the transaction's end. Around every statement of a loop, that is two round
+    trips less than ``cr.savepoint()`` (SAVEPOINT and RELEASE of their own).
+    """
+    name = uuid.uuid4().hex
+    previous = _OPEN_SAVEPOINTS.pop(cr, None)
+    release = SQL()
+    if previous is None:
+        # the transaction's end ends the savepoints (and counts no statement)
+        forget = functools.partial(_OPEN_SAVEPOINTS.pop, cr, None)
+        cr.postcommit.add(forget)
+        cr.postrollback.add(forget)
+    elif previous[1] == cr.sql_log_count:
+        # nothing ran since it opened: the innermost savepoint
+        release = SQL("RELEASE SAVEPOINT %s; ", SQL.identifier(previous[0]))
+    savepoint = SQL.identifier(name)
+    try:
+        cr.execute(SQL("%sSAVEPOINT %s; %s", release, savepoint, SQL(query, *params)))
+    except Exception:
+        cr.execute(
+            SQL("ROLLBACK TO SAVEPOINT %s; RELEASE SAVEPOINT %s", savepoint, savepoint)
+        )
+        raise
+    _OPEN_SAVEPOINTS[cr] = (name, cr.sql_log_count)
+
+
 def _with_access_log(model, column_values):
     if not model._log_access:
         return column_values
@@ -232,7 +265,13 @@ def _linked_insert_query(
 
 
 def insert_rows_linked(
-    model, column_values, conflict_columns, dependent, dependent_values, hole
+    model,
+    column_values,
+    conflict_columns,
+    dependent,
+    dependent_values,
+    hole,
+    savepoint=False,
 ):
     """Insert a row of ``model`` and, in the same statement, a row of
     ``dependent`` that names it: every text or JSON value of
@@ -243,7 +282,9 @@ def insert_rows_linked(
     their column format; the access log columns are filled in.
 
     One statement is one transaction in autocommit mode: both rows are
-    stored together without the round trips of BEGIN and COMMIT."""
+    stored together without the round trips of BEGIN and COMMIT. With
+    ``savepoint``, the statement runs in a savepoint of its own, as
+    :func:`execute_in_savepoint` opens it."""
     column_values = _with_access_log(model, column_values)
     dependent_values = _with_access_log(dependent, dependent_values)
     marker = str(hole)
@@ -256,16 +297,16 @@ def insert_rows_linked(
         holds_id = text is not None and text.count(marker) == 1
         params.extend(text.split(marker) if holds_id else (value,))
         dependent_columns.append((name, column_type, holds_id))
-    execute(
-        model.env.cr,
-        _linked_insert_query(
-            model._table,
-            tuple(column_values),
-            tuple(conflict_columns or ()),
-            dependent._table,
-            tuple(dependent_columns),
-        ),
-        params,
+    query = _linked_insert_query(
+        model._table,
+        tuple(column_values),
+        tuple(conflict_columns or ()),
+        dependent._table,
+        tuple(dependent_columns),
     )
+    if savepoint:
+        execute_in_savepoint(model.env.cr, query, params)
+    else:
+        execute(model.env.cr, query, params)
     inserted = model.env.cr.fetchone()
     return inserted[0] if inserted else None

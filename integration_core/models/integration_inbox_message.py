@@ -187,8 +187,8 @@ class IntegrationInboxMessage(models.Model):
             message = insert()
         else:
             try:
-                with expected_sql_failure(), self.env.cr.savepoint(flush=False):
-                    message = insert()
+                with expected_sql_failure():
+                    message = insert(savepoint=True)
             except psycopg2.errors.SerializationFailure:
                 return self._count_duplicate_committed(backend, key), False
         if not message:

@@ -366,11 +366,13 @@ class IntegrationMessageMixin(models.AbstractModel):
         return column_values
 
     @api.model
-    def _insert_new_with_job(self, values, conflict_columns, label):
+    def _insert_new_with_job(self, values, conflict_columns, label, savepoint=False):
         """Insert a new message of ``values`` (as :func:`insert_row` takes
         them) and its first job row in one statement, when
         :meth:`_inserts_job_rows`; else through :func:`insert_row` and
         :meth:`_delay_job`. Empty when ``conflict_columns`` found a message.
+        With ``savepoint``, what fails is rolled back in a savepoint (opened
+        by the statement itself: :func:`execute_in_savepoint`).
 
         The job row names the message's id, known once it is inserted: it is
         built for a stand-in record of that id (:data:`ID_HOLE`) holding
@@ -380,9 +382,15 @@ class IntegrationMessageMixin(models.AbstractModel):
         values, column_values = row_values(self, values)
         stand_in = self.browse(ID_HOLE)
         if not stand_in._inserts_job_rows():
-            message = insert_row(self, values, conflict_columns)
-            if message:
-                message._delay_job(None, label, new=True)
+            guard = (
+                self.env.cr.savepoint(flush=False)
+                if savepoint
+                else contextlib.nullcontext()
+            )
+            with guard:
+                message = insert_row(self, values, conflict_columns)
+                if message:
+                    message._delay_job(None, label, new=True)
             return message
         cache_row(stand_in, values, json=True)
         try:
@@ -398,6 +406,7 @@ class IntegrationMessageMixin(models.AbstractModel):
             self.env["queue.job"],
             job_values,
             ID_HOLE,
+            savepoint=savepoint,
         )
         if message_id is None:
             return self.browse()

@@ -5,6 +5,7 @@ import psycopg2
 
 from odoo import fields
 from odoo.tests import TransactionCase, tagged
+from odoo.tools import mute_logger
 
 from odoo.addons.integration_core.exceptions import (
     DependencyNotReady,
@@ -14,7 +15,11 @@ from odoo.addons.integration_core.exceptions import (
     RetryableError,
     ReviewRequired,
 )
-from odoo.addons.integration_core.sql_insert import flush_with_insert, insert_row
+from odoo.addons.integration_core.sql_insert import (
+    execute_in_savepoint,
+    flush_with_insert,
+    insert_row,
+)
 from odoo.addons.queue_job.job import Job
 from odoo.addons.queue_job.tests.common import trap_jobs
 
@@ -240,6 +245,35 @@ class TestReceive(IntegrationCase):
                 {job.channel for job in trap.enqueued_jobs},
                 {"root.integration.generic.inbound"},
             )
+
+    def test_receives_in_one_transaction_send_one_statement_each(self):
+        """The savepoint that catches a concurrent delivery's conflict is
+        opened by the insert's own statement and released by the next one's:
+        no SAVEPOINT and RELEASE round trips of their own."""
+        self.receive(key="batch-warm")  # the backend's values in the cache
+        self.env.flush_all()
+        with recorded_statements() as statements:
+            for n in range(3):
+                self.receive(key=f"batch-{n}")
+        self.assertEqual(len(statements), 3, "\n".join(s[:100] for s in statements))
+        for statement in statements:
+            # the previous receive's savepoint (the warm-up's, for the first)
+            self.assertTrue(statement.startswith("RELEASE SAVEPOINT"), statement)
+            self.assertIn('; SAVEPOINT "', statement)
+            self.assertIn("INSERT INTO", statement)
+
+    def test_failed_statement_undone_in_its_savepoint_alone(self):
+        cr = self.env.cr
+        cr.execute("CREATE TEMPORARY TABLE savepoint_probe (n integer)")
+        execute_in_savepoint(cr, "INSERT INTO savepoint_probe VALUES (%s)", [1])
+        with (
+            self.assertRaises(psycopg2.errors.DivisionByZero),
+            mute_logger("odoo.sql_db"),
+        ):
+            execute_in_savepoint(cr, "INSERT INTO savepoint_probe VALUES (1/0)", ())
+        execute_in_savepoint(cr, "INSERT INTO savepoint_probe VALUES (%s)", [2])
+        cr.execute("SELECT n FROM savepoint_probe ORDER BY n")
+        self.assertEqual(cr.fetchall(), [(1,), (2,)])
 
     def test_custom_channel(self):
         self.backend.inbound_channel = "root.integration.custom"
